@@ -1,0 +1,234 @@
+// cpp/bindings/core.cpp: the pybind11 module poolkit._core. It only converts and forwards:
+// the Python layer has validated every argument, so a failed check here is a poolkit bug.
+// SPDX-License-Identifier: MIT
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "poolkit/poolkit.hpp"
+
+namespace py = pybind11;
+using poolkit::index_t;
+
+namespace {
+
+using Ints = std::vector<index_t>;
+
+void require(bool ok, const char* what) {
+  if (!ok) throw std::logic_error(std::string("poolkit internal error: ") + what);
+}
+
+poolkit::DType dtype_of(const py::array& a) {
+  const py::dtype dt = a.dtype();
+  const char kind = dt.kind();
+  const auto size = dt.itemsize();
+  require(dt.byteorder() != '>', "non-native byte order reached the kernels");
+  if (kind == 'f' && size == 4) return poolkit::DType::f32;
+  if (kind == 'f' && size == 8) return poolkit::DType::f64;
+  if (kind == 'i' && size == 1) return poolkit::DType::i8;
+  if (kind == 'u' && size == 1) return poolkit::DType::u8;
+  if (kind == 'i' && size == 2) return poolkit::DType::i16;
+  if (kind == 'u' && size == 2) return poolkit::DType::u16;
+  if (kind == 'i' && size == 4) return poolkit::DType::i32;
+  if (kind == 'i' && size == 8) return poolkit::DType::i64;
+  throw std::logic_error("poolkit internal error: unsupported dtype reached the kernels");
+}
+
+/// Plan the axes of one call; `same` replaces the pads by SAME_UPPER ones (ceil_mode ignored).
+/// Returns, per axis, (status, out, pad_before, pad_after).
+std::vector<std::tuple<int, index_t, index_t, index_t>> plan(
+    const Ints& in, const Ints& kernel, const Ints& stride, const Ints& pad_before,
+    const Ints& pad_after, const Ints& dilation, bool ceil_mode, bool same) {
+  const std::size_t n = in.size();
+  require(kernel.size() == n && stride.size() == n && pad_before.size() == n &&
+              pad_after.size() == n && dilation.size() == n,
+          "axis argument lengths differ");
+  std::vector<std::tuple<int, index_t, index_t, index_t>> result;
+  for (std::size_t i = 0; i < n; ++i) {
+    poolkit::Axis a;
+    a.in = in[i];
+    a.kernel = kernel[i];
+    a.stride = stride[i];
+    a.pad_before = pad_before[i];
+    a.pad_after = pad_after[i];
+    a.dilation = dilation[i];
+    require(a.in >= 1 && a.kernel >= 1 && a.stride >= 1 && a.dilation >= 1 &&
+                a.pad_before >= 0 && a.pad_after >= 0,
+            "unvalidated axis values");
+    auto status = poolkit::AxisStatus::ok;
+    if (same) status = poolkit::plan_same_padding(a);
+    if (status == poolkit::AxisStatus::ok) status = poolkit::plan_axis(a, ceil_mode && !same);
+    result.emplace_back(static_cast<int>(status), a.out, a.pad_before, a.pad_after);
+  }
+  return result;
+}
+
+/// Build the kernel's Problem for array `x` with n spatial axes, checking that every axis
+/// plans cleanly and that `out` has the matching shape.
+poolkit::Problem make_problem(const py::array& x, const py::array& out, const Ints& kernel,
+                              const Ints& stride, const Ints& pad_before, const Ints& pad_after,
+                              const Ints& dilation, bool ceil_mode, bool channels_last) {
+  const auto ndim = static_cast<std::size_t>(x.ndim());
+  const std::size_t n = kernel.size();
+  require(n >= 1 && n <= 3 && ndim >= n + (channels_last ? 1 : 0), "bad spatial rank");
+  const std::size_t first_spatial = ndim - n - (channels_last ? 1 : 0);
+  const index_t item = static_cast<index_t>(x.itemsize());
+  auto stride_of = [&](std::size_t axis) {
+    const index_t bytes = static_cast<index_t>(x.strides(static_cast<py::ssize_t>(axis)));
+    require(bytes % item == 0, "stride not a multiple of the item size");
+    return bytes / item;
+  };
+
+  poolkit::Problem p;
+  p.threads = poolkit::get_num_threads();
+  Ints out_shape;
+  for (std::size_t i = 0; i < first_spatial; ++i) {
+    const index_t len = x.shape(static_cast<py::ssize_t>(i));
+    p.outer_shape.push_back(len);
+    p.outer_strides.push_back(stride_of(i));
+    p.planes *= len;
+    out_shape.push_back(len);
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t axis = first_spatial + i;
+    poolkit::Axis& a = p.geom.axes[3 - n + i];
+    a.in = x.shape(static_cast<py::ssize_t>(axis));
+    a.kernel = kernel[i];
+    a.stride = stride[i];
+    a.pad_before = pad_before[i];
+    a.pad_after = pad_after[i];
+    a.dilation = dilation[i];
+    require(a.in >= 1 && a.kernel >= 1 && a.stride >= 1 && a.dilation >= 1 &&
+                a.pad_before >= 0 && a.pad_after >= 0,
+            "unvalidated axis values");
+    require(poolkit::plan_axis(a, ceil_mode) == poolkit::AxisStatus::ok, "unplannable axis");
+    p.in_strides[3 - n + i] = stride_of(axis);
+    out_shape.push_back(a.out);
+  }
+  if (channels_last) {
+    p.channels = x.shape(static_cast<py::ssize_t>(ndim - 1));
+    require(p.channels <= 1 || stride_of(ndim - 1) == 1, "channel axis not contiguous");
+    out_shape.push_back(p.channels);
+  }
+  require(out.ndim() == static_cast<py::ssize_t>(out_shape.size()), "out rank mismatch");
+  for (std::size_t i = 0; i < out_shape.size(); ++i)
+    require(out.shape(static_cast<py::ssize_t>(i)) == out_shape[i], "out shape mismatch");
+  require((out.flags() & py::array::c_style) != 0 && out.writeable(), "out not writable C-order");
+  require(out.dtype().kind() == x.dtype().kind() && out.itemsize() == x.itemsize(),
+          "out dtype mismatch");
+  return p;
+}
+
+void max_pool(const py::array& x, py::array& out, const py::object& indices,
+              const Ints& kernel, const Ints& stride, const Ints& pad_before,
+              const Ints& pad_after, const Ints& dilation, bool ceil_mode, bool channels_last) {
+  const poolkit::Problem p = make_problem(x, out, kernel, stride, pad_before, pad_after,
+                                          dilation, ceil_mode, channels_last);
+  index_t* idx = nullptr;
+  if (!indices.is_none()) {
+    auto arr = indices.cast<py::array_t<std::int64_t, py::array::c_style>>();
+    require(arr.size() == out.size() && arr.writeable(), "bad indices array");
+    idx = reinterpret_cast<index_t*>(arr.mutable_data());
+  }
+  if (p.planes == 0 || p.channels == 0) return;
+  const void* src = x.data();
+  void* dst = out.mutable_data();
+  const poolkit::DType dtype = dtype_of(x);
+  py::gil_scoped_release release;
+  poolkit::dispatch(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    poolkit::max_pool<T>(p, static_cast<const T*>(src), static_cast<T*>(dst), idx);
+  });
+}
+
+void avg_pool(const py::array& x, py::array& out, const Ints& kernel, const Ints& stride,
+              const Ints& pad_before, const Ints& pad_after, const Ints& dilation,
+              bool ceil_mode, bool count_include_pad, index_t divisor_override,
+              bool channels_last) {
+  const poolkit::Problem p = make_problem(x, out, kernel, stride, pad_before, pad_after,
+                                          dilation, ceil_mode, channels_last);
+  require(divisor_override >= 0, "negative divisor_override");
+  if (p.planes == 0 || p.channels == 0) return;
+  const void* src = x.data();
+  void* dst = out.mutable_data();
+  const poolkit::DType dtype = dtype_of(x);
+  const poolkit::AvgOptions options{count_include_pad, divisor_override};
+  py::gil_scoped_release release;
+  poolkit::dispatch(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    poolkit::avg_pool<T>(p, static_cast<const T*>(src), static_cast<T*>(dst), options);
+  });
+}
+
+/// Taps of every window that read an input element, summed over the outputs of each axis.
+Ints taps_inside_total(const Ints& in, const Ints& kernel, const Ints& stride,
+                       const Ints& pad_before, const Ints& pad_after, const Ints& dilation,
+                       bool ceil_mode) {
+  Ints totals;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    poolkit::Axis a;
+    a.in = in[i];
+    a.kernel = kernel[i];
+    a.stride = stride[i];
+    a.pad_before = pad_before[i];
+    a.pad_after = pad_after[i];
+    a.dilation = dilation[i];
+    require(poolkit::plan_axis(a, ceil_mode) == poolkit::AxisStatus::ok, "unplannable axis");
+    totals.push_back(poolkit::taps_inside_total(a));
+  }
+  return totals;
+}
+
+py::dict build_info() {
+  py::dict info;
+  info["version"] = POOLKIT_VERSION;
+#if defined(__clang__)
+  info["compiler"] = std::string("clang ") + __clang_version__;
+#elif defined(__GNUC__)
+  info["compiler"] = std::string("gcc ") + __VERSION__;
+#else
+  info["compiler"] = "unknown";
+#endif
+#ifdef _OPENMP
+  // _OPENMP is the release date of the specification the compiler implements.
+  const char* version = _OPENMP >= 202111 ? "5.2"
+                        : _OPENMP >= 202011 ? "5.1"
+                        : _OPENMP >= 201811 ? "5.0"
+                        : _OPENMP >= 201511 ? "4.5"
+                        : _OPENMP >= 201307 ? "4.0"
+                                            : "3.x or older";
+  info["openmp"] = true;
+  info["openmp_version"] = version;
+#else
+  info["openmp"] = false;
+  info["openmp_version"] = py::none();
+#endif
+  info["max_threads"] = poolkit::detail::default_threads();
+  // One build of the kernels for the architecture's baseline for now.
+#if defined(__x86_64__) || defined(_M_X64)
+  const char* baseline = "sse2";
+#else
+  const char* baseline = "scalar";
+#endif
+  info["simd"] = py::make_tuple(baseline);
+  info["simd_active"] = baseline;
+  return info;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "poolkit's compiled kernels; use the functions of the poolkit package instead.";
+  m.def("plan", &plan);
+  m.def("max_pool", &max_pool);
+  m.def("avg_pool", &avg_pool);
+  m.def("taps_inside_total", &taps_inside_total);
+  m.def("build_info", &build_info);
+  m.def("get_num_threads", &poolkit::get_num_threads);
+  m.def("set_num_threads", &poolkit::set_num_threads);
+}

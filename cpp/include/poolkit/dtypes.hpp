@@ -1,0 +1,73 @@
+// poolkit/dtypes.hpp: the scalar types poolkit pools, their accumulators and their extremes.
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+
+#include "poolkit/geometry.hpp"
+
+namespace poolkit {
+
+namespace detail {
+
+template <typename T>
+struct AccumOf {
+  using type = T;  // float and double accumulate in their own type, as PyTorch's CPU kernels
+};
+// Integers sum exactly: 8- and 16-bit values in int64 (2**47 taps cannot overflow it), wider
+// ones in 128 bits so that even a window over an entire int64 plane stays exact.
+template <> struct AccumOf<std::int8_t> { using type = std::int64_t; };
+template <> struct AccumOf<std::uint8_t> { using type = std::int64_t; };
+template <> struct AccumOf<std::int16_t> { using type = std::int64_t; };
+template <> struct AccumOf<std::uint16_t> { using type = std::int64_t; };
+template <> struct AccumOf<std::int32_t> { using type = __int128; };
+template <> struct AccumOf<std::int64_t> { using type = __int128; };
+
+}  // namespace detail
+
+/// The type a window sum of T is accumulated in.
+template <typename T>
+using accum_t = typename detail::AccumOf<T>::type;
+
+/// The identity of max: -inf for floating types, the smallest value for integers.
+template <typename T>
+constexpr T lowest() noexcept {
+  if constexpr (std::is_floating_point_v<T>) return -std::numeric_limits<T>::infinity();
+  else return std::numeric_limits<T>::lowest();
+}
+
+/// NaN test that vanishes for integers.
+template <typename T>
+constexpr bool is_nan(T v) noexcept {
+  if constexpr (std::is_floating_point_v<T>) return v != v;
+  else return false;
+}
+
+/// Whether `v` replaces `best` as a window's maximum: larger, or the first NaN (a NaN, once
+/// held, is never replaced, so the first NaN in window order wins as the contract says).
+template <typename T>
+constexpr bool beats(T v, T best) noexcept {
+  return v > best || (is_nan(v) && !is_nan(best));
+}
+
+/// `sum / divisor` (divisor > 0) as a T, rounded once: floating types divide in the
+/// accumulator type; integers round to nearest with ties to even, then saturate to T.
+template <typename T, typename Acc>
+constexpr T divide_round(Acc sum, index_t divisor) noexcept {
+  if constexpr (std::is_floating_point_v<T>) {
+    return static_cast<T>(sum / static_cast<Acc>(divisor));
+  } else {
+    const Acc d = divisor;
+    Acc q = sum / d;
+    const Acc r = sum % d;  // takes the sign of sum
+    const Acc mag = r < 0 ? -r : r;
+    if (mag > d - mag || (mag == d - mag && (q & 1) != 0)) q += sum < 0 ? -1 : 1;
+    constexpr Acc lo = std::numeric_limits<T>::lowest();
+    constexpr Acc hi = std::numeric_limits<T>::max();
+    return static_cast<T>(q < lo ? lo : (q > hi ? hi : q));
+  }
+}
+
+}  // namespace poolkit

@@ -1,0 +1,160 @@
+// poolkit/geometry.hpp: all window math of poolkit, per spatial axis and per output index.
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cstdint>
+
+namespace poolkit {
+
+using index_t = std::int64_t;
+
+/// Half-open range of input taps [begin, end) on the dilation grid: begin, begin + step, ...
+struct Span {
+  index_t begin;
+  index_t end;
+};
+
+/// Why an axis configuration is unusable (the Python layer turns each into a message).
+enum class AxisStatus : int {
+  ok = 0,
+  overflow = 1,      // the size arithmetic does not fit in int64
+  no_output = 2,     // the output length would be < 1
+  empty_window = 3,  // some window holds no input element
+};
+
+/// One spatial axis of a pooling problem: input length, window, and the derived output length.
+struct Axis {
+  index_t in = 1;
+  index_t kernel = 1;
+  index_t stride = 1;
+  index_t pad_before = 0;
+  index_t pad_after = 0;
+  index_t dilation = 1;
+  index_t out = 1;
+
+  /// Extent of one window in input elements: d * (k - 1) + 1.
+  constexpr index_t extent() const noexcept { return dilation * (kernel - 1) + 1; }
+
+  /// First input position covered by window `o` (may be negative: leading padding).
+  constexpr index_t start(index_t o) const noexcept { return o * stride - pad_before; }
+
+  /// The in-bounds taps of window `o`, stepping by `dilation`; begin == end when none.
+  constexpr Span window(index_t o) const noexcept {
+    const index_t first = start(o);
+    const index_t last = first + dilation * (kernel - 1);  // last tap, inclusive
+    index_t begin = first;
+    if (begin < 0) begin += ((-begin + dilation - 1) / dilation) * dilation;
+    const index_t end = last < in - 1 ? last + 1 : in;
+    return Span{begin, begin < end ? end : begin};
+  }
+
+  /// Number of taps of window `o` inside the input.
+  constexpr index_t taps_inside(index_t o) const noexcept {
+    const Span s = window(o);
+    return s.end > s.begin ? (s.end - s.begin - 1) / dilation + 1 : 0;
+  }
+
+  /// Number of taps of window `o` inside the padded extent [-pad_before, in + pad_after):
+  /// windows reaching past the trailing padding (ceil_mode overhang) count only what is inside.
+  constexpr index_t taps_padded(index_t o) const noexcept {
+    const index_t first = start(o);  // >= -pad_before for every valid o
+    const index_t room = in + pad_after - first;
+    const index_t fit = room > 0 ? (room - 1) / dilation + 1 : 0;
+    return fit < kernel ? fit : kernel;
+  }
+};
+
+namespace detail {
+
+constexpr bool add_overflows(index_t a, index_t b, index_t* r) noexcept {
+  return __builtin_add_overflow(a, b, r);
+}
+constexpr bool mul_overflows(index_t a, index_t b, index_t* r) noexcept {
+  return __builtin_mul_overflow(a, b, r);
+}
+
+constexpr index_t floor_div(index_t a, index_t b) noexcept {  // b > 0
+  return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+}  // namespace detail
+
+/// Fill `a.out` from the other fields (all validated: in, kernel, stride, dilation >= 1 and
+/// pads >= 0) and report whether the configuration is usable. With ceil_mode the last window
+/// must start inside the input or the leading padding (PyTorch's rule).
+constexpr AxisStatus plan_axis(Axis& a, bool ceil_mode) noexcept {
+  using namespace detail;
+  index_t span = 0, padded = 0, reach = 0, last_start = 0;
+  if (mul_overflows(a.dilation, a.kernel - 1, &span) || add_overflows(span, 1, &span) ||
+      add_overflows(a.in, a.pad_before, &padded) || add_overflows(padded, a.pad_after, &padded))
+    return AxisStatus::overflow;
+  const index_t room = padded - span;  // last valid window start, relative to -pad_before
+  if (room < 0) return AxisStatus::no_output;
+  index_t out = room / a.stride + 1;
+  if (ceil_mode) {
+    if (room % a.stride != 0) ++out;
+    if ((out - 1) * a.stride >= a.in + a.pad_before) --out;  // starts in trailing padding
+  }
+  a.out = out;
+  if (mul_overflows(out - 1, a.stride, &reach)) return AxisStatus::overflow;
+  last_start = reach - a.pad_before;
+  // Windows that start inside the input always hold their first tap. The last window must not
+  // start past the input; windows starting in the leading padding may step over a short axis.
+  if (last_start >= a.in) return AxisStatus::empty_window;
+  if (a.pad_before > span - 1) return AxisStatus::empty_window;  // first window all padding
+  if (a.in < a.dilation) {
+    const index_t leading = detail::floor_div(a.pad_before - 1, a.stride) + 1;  // starts < 0
+    for (index_t o = 0; o < leading && o < out; ++o)
+      if (a.taps_inside(o) == 0) return AxisStatus::empty_window;
+  }
+  return AxisStatus::ok;
+}
+
+/// Set TensorFlow/ONNX SAME_UPPER padding on `a` (in, kernel, stride, dilation validated
+/// >= 1): the pads that give ceil(in / stride) outputs, the odd element after.
+constexpr AxisStatus plan_same_padding(Axis& a) noexcept {
+  using namespace detail;
+  const index_t out = a.in / a.stride + (a.in % a.stride != 0);
+  index_t need = 0, span = 0;
+  if (mul_overflows(a.dilation, a.kernel - 1, &span) ||
+      mul_overflows(out - 1, a.stride, &need) || add_overflows(need, span - a.in + 1, &need))
+    return AxisStatus::overflow;
+  const index_t total = need > 0 ? need : 0;
+  a.pad_before = total / 2;
+  a.pad_after = total - total / 2;
+  return AxisStatus::ok;
+}
+
+/// Up to three spatial axes (depth, height, width); lower-dimensional pools leave the leading
+/// axes trivial (in = kernel = out = 1), so one loop nest serves 1-d, 2-d and 3-d.
+struct Geometry {
+  Axis axes[3];
+
+  constexpr const Axis& d() const noexcept { return axes[0]; }
+  constexpr const Axis& h() const noexcept { return axes[1]; }
+  constexpr const Axis& w() const noexcept { return axes[2]; }
+  constexpr index_t in_size() const noexcept { return axes[0].in * axes[1].in * axes[2].in; }
+  constexpr index_t out_size() const noexcept {
+    return axes[0].out * axes[1].out * axes[2].out;
+  }
+  /// Output "rows": every (od, oh) pair, the unit that threads split a plane by.
+  constexpr index_t out_rows() const noexcept { return axes[0].out * axes[1].out; }
+
+  /// Average divisor of output (od, oh, ow) per PyTorch's rules (override wins).
+  constexpr index_t divisor(index_t od, index_t oh, index_t ow, bool count_include_pad,
+                            index_t divisor_override) const noexcept {
+    if (divisor_override > 0) return divisor_override;
+    if (count_include_pad)
+      return axes[0].taps_padded(od) * axes[1].taps_padded(oh) * axes[2].taps_padded(ow);
+    return axes[0].taps_inside(od) * axes[1].taps_inside(oh) * axes[2].taps_inside(ow);
+  }
+};
+
+/// Sum over the outputs of one axis of the taps that read an input element.
+constexpr index_t taps_inside_total(const Axis& a) noexcept {
+  index_t total = 0;
+  for (index_t o = 0; o < a.out; ++o) total += a.taps_inside(o);
+  return total;
+}
+
+}  // namespace poolkit

@@ -1,0 +1,48 @@
+// poolkit/kernels/avg_pool.hpp: average pooling with PyTorch's divisor rules.
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "poolkit/dtypes.hpp"
+#include "poolkit/problem.hpp"
+
+namespace poolkit {
+
+/// How an average is divided: `divisor_override` > 0 wins; otherwise `count_include_pad`
+/// chooses between the taps inside the padded extent and the taps inside the input.
+struct AvgOptions {
+  bool count_include_pad = true;
+  index_t divisor_override = 0;
+};
+
+namespace detail {
+
+template <typename T>
+struct AvgOp {
+  using Acc = accum_t<T>;
+  using State = Acc;
+  T* out;
+  const Geometry* geom;
+  AvgOptions options;
+
+  static State start(index_t) noexcept { return Acc(0); }
+  static void step(State& s, T v, index_t) noexcept { s += static_cast<Acc>(v); }
+  void store(const State* s, index_t lanes, index_t at, index_t od, index_t oh,
+             index_t ow) const noexcept {
+    const index_t divisor =
+        geom->divisor(od, oh, ow, options.count_include_pad, options.divisor_override);
+    for (index_t c = 0; c < lanes; ++c) out[at + c] = divide_round<T>(s[c], divisor);
+  }
+};
+
+/// Average pooling of every plane of `p`, accumulated in accum_t<T> and rounded once.
+template <typename T>
+void avg_pool(const Problem& p, const T* in, T* out, AvgOptions options) {
+  const index_t plane_out = p.out_plane_size();
+  run_jobs(p, [&](index_t plane, index_t row_begin, index_t row_end) {
+    AvgOp<T> op{out + plane * plane_out, &p.geom, options};
+    pool_rows(in + p.in_offset(plane), p, row_begin, row_end, op);
+  });
+}
+
+}  // namespace detail
+}  // namespace poolkit

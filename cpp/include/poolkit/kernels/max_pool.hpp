@@ -1,0 +1,56 @@
+// poolkit/kernels/max_pool.hpp: max pooling with optional argmax indices.
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "poolkit/dtypes.hpp"
+#include "poolkit/problem.hpp"
+
+namespace poolkit {
+namespace detail {
+
+/// Max of each window: NaN wins (the first NaN), ties keep the first maximum in window order;
+/// a window whose taps all hold lowest<T>() points at its first in-bounds tap.
+template <typename T, bool kIndices>
+struct MaxOp {
+  struct State {
+    T best;
+    index_t arg;
+  };
+  T* out;
+  index_t* indices;
+
+  static State start(index_t first) noexcept { return State{lowest<T>(), first}; }
+  static void step(State& s, T v, index_t flat) noexcept {
+    if (beats(v, s.best)) {
+      s.best = v;
+      if constexpr (kIndices) s.arg = flat;
+    }
+  }
+  void store(const State* s, index_t lanes, index_t at, index_t, index_t,
+             index_t) const noexcept {
+    for (index_t c = 0; c < lanes; ++c) {
+      out[at + c] = s[c].best;
+      if constexpr (kIndices) indices[at + c] = s[c].arg;
+    }
+  }
+};
+
+/// Max pooling of every plane of `p`. `indices` (may be null) receives int64 positions flat
+/// in each plane's un-padded spatial extent, laid out like `out`. Nothing is checked here.
+template <typename T>
+void max_pool(const Problem& p, const T* in, T* out, index_t* indices) {
+  const index_t plane_out = p.out_plane_size();
+  run_jobs(p, [&](index_t plane, index_t row_begin, index_t row_end) {
+    const T* src = in + p.in_offset(plane);
+    if (indices) {
+      MaxOp<T, true> op{out + plane * plane_out, indices + plane * plane_out};
+      pool_rows(src, p, row_begin, row_end, op);
+    } else {
+      MaxOp<T, false> op{out + plane * plane_out, nullptr};
+      pool_rows(src, p, row_begin, row_end, op);
+    }
+  });
+}
+
+}  // namespace detail
+}  // namespace poolkit
