@@ -88,13 +88,16 @@ constexpr AxisStatus plan_axis(Axis& a, bool ceil_mode) noexcept {
   if (mul_overflows(a.dilation, a.kernel - 1, &span) || add_overflows(span, 1, &span) ||
       add_overflows(a.in, a.pad_before, &padded) || add_overflows(padded, a.pad_after, &padded))
     return AxisStatus::overflow;
-  const index_t room = padded - span;  // last valid window start, relative to -pad_before
-  if (room < 0) return AxisStatus::no_output;
-  index_t out = room / a.stride + 1;
+  // Starts of windows run over [0, room] relative to -pad_before; with ceil_mode one more
+  // window may start before the end of the input (room > -stride still gives one output).
+  const index_t room = padded - span;
+  index_t out = floor_div(room, a.stride) + 1;
   if (ceil_mode) {
     if (room % a.stride != 0) ++out;
-    if ((out - 1) * a.stride >= a.in + a.pad_before) --out;  // starts in trailing padding
+    index_t last = 0;  // the last window must not start in the trailing padding
+    if (mul_overflows(out - 1, a.stride, &last) || last >= a.in + a.pad_before) --out;
   }
+  if (out < 1) return AxisStatus::no_output;
   a.out = out;
   if (mul_overflows(out - 1, a.stride, &reach)) return AxisStatus::overflow;
   last_start = reach - a.pad_before;

@@ -1,0 +1,385 @@
+"""max_pool2d and avg_pool2d against the oracle: dtype x layout x shape x window tables."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+import poolkit as pk
+from conftest import (
+    AVG_TOLERANCE,
+    FLOAT_DTYPES,
+    INT_DTYPES,
+    LAYOUTS,
+    SUPPORTED_DTYPES,
+    assert_avg_close,
+    brute_avg_plane,
+    brute_max_plane,
+    dtype_id,
+    geometry_valid,
+    layout_shape,
+    normalise,
+    oracle_avg,
+    oracle_max,
+    planes,
+    random_input,
+    round_to_int_dtype,
+    window_id,
+)
+
+# (kernel_size, stride, padding, dilation, ceil_mode, (H, W))
+WINDOWS = [
+    (2, None, 0, 1, False, (6, 8)),
+    (3, 1, 1, 1, False, (7, 6)),
+    (3, 2, 1, 1, False, (9, 8)),
+    ((2, 3), (1, 2), (1, 0), 1, False, (6, 9)),
+    (3, 2, 1, 2, False, (9, 10)),
+    (2, 1, 0, (2, 1), False, (7, 5)),
+    (3, 2, 0, 1, True, (8, 7)),
+    (2, 2, 1, 1, True, (7, 6)),
+    ((3, 2), (2, 3), (1, 1), (2, 1), True, (10, 9)),
+    (3, 2, ((0, 1), (1, 2)), 1, False, (7, 8)),
+    ((2, 4), (3, 1), ((1, 0), (0, 3)), 1, True, (8, 7)),
+    (3, 2, "same", 1, False, (7, 8)),
+    (4, 3, "same", 1, False, (10, 11)),
+    (3, 1, "same", 2, False, (6, 7)),
+    (2, 2, "same", 1, True, (5, 5)),
+    (3, 2, "valid", 1, False, (9, 8)),
+    # padding larger than half the kernel: every window still holds an input element
+    (3, 1, 2, 1, False, (5, 6)),
+    ((3, 5), 2, ((2, 0), (0, 4)), 1, False, (7, 9)),
+    (2, 3, 1, 3, False, (8, 8)),
+    (5, 1, 4, 1, True, (4, 4)),
+    # the window covers the whole plane, and a 1x1 window
+    ((6, 8), None, 0, 1, False, (6, 8)),
+    (1, 1, 0, 1, False, (3, 4)),
+    (1, 2, 0, 1, True, (5, 4)),
+]
+
+
+def _wid(w):
+    k, s, p, d, ceil, hw = w
+    return window_id(k, s, p, d, "ceil" if ceil else "", f"{hw[0]}x{hw[1]}")
+
+
+WINDOW_IDS = [_wid(w) for w in WINDOWS]
+
+
+def test_window_table_is_valid():
+    """Every row of the table is a configuration API.md accepts (guards the table itself)."""
+    for k, s, p, d, ceil, hw in WINDOWS:
+        kk, ss, pads, dd = normalise(hw, k, s, p, d)
+        assert geometry_valid(hw, kk, ss, pads, dd, ceil and p != "same"), (k, s, p, d, ceil, hw)
+
+
+LEADING = [(), (3,), (2, 3), (2, 1, 3)]
+
+
+def _leading_for(layout, index):
+    """A leading shape for the default run: rotate through the table, NHWC needs a channel."""
+    choices = LEADING if layout == "NCHW" else LEADING[1:]
+    return choices[index % len(choices)]
+
+
+# --- max ---------------------------------------------------------------------------------
+
+
+def check_max(x, layout, k, s, p, d, ceil):
+    values = pk.max_pool2d(x, k, stride=s, padding=p, dilation=d, ceil_mode=ceil, layout=layout)
+    v2, idx = pk.max_pool2d(x, k, s, p, d, ceil, True, layout=layout)
+    want_v, want_i = oracle_max(x, k, s, p, d, ceil, layout)
+    assert isinstance(values, np.ndarray) and values.dtype == x.dtype
+    assert values.shape == want_v.shape
+    np.testing.assert_array_equal(values, want_v)
+    np.testing.assert_array_equal(v2, want_v)
+    assert idx.dtype == np.int64
+    np.testing.assert_array_equal(idx, want_i)
+
+
+@pytest.mark.parametrize("window", WINDOWS, ids=WINDOW_IDS)
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", SUPPORTED_DTYPES, ids=dtype_id)
+def test_max_pool2d(dtype, layout, window, rng):
+    k, s, p, d, ceil, (h, w) = window
+    leading = _leading_for(layout, WINDOWS.index(window) + SUPPORTED_DTYPES.index(np.dtype(dtype)))
+    x = random_ties_or_not(layout_shape(leading, h, w, layout), dtype, rng)
+    check_max(x, layout, k, s, p, d, ceil)
+
+
+def random_ties_or_not(shape, dtype, rng):
+    return random_input(shape, dtype, rng, ties=bool(rng.random() < 0.5))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("window", WINDOWS, ids=WINDOW_IDS)
+@pytest.mark.parametrize("leading", LEADING, ids=lambda t: "lead" + "x".join(map(str, t)))
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", SUPPORTED_DTYPES, ids=dtype_id)
+def test_max_pool2d_full_table(dtype, layout, leading, window, rng):
+    if layout == "NHWC" and not leading:
+        pytest.skip("NHWC needs a channel axis")
+    k, s, p, d, ceil, (h, w) = window
+    for ties in (False, True):
+        check_max(random_input(layout_shape(leading, h, w, layout), dtype, rng, ties=ties),
+                  layout, k, s, p, d, ceil)
+
+
+@pytest.mark.parametrize("leading", LEADING, ids=lambda t: "lead" + "x".join(map(str, t)))
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_leading_axes_and_layouts_agree(layout, leading, rng):
+    """Every leading shape in both layouts; NHWC equals NCHW moved around."""
+    if layout == "NHWC" and not leading:
+        pytest.skip("NHWC needs a channel axis")
+    x = rng.standard_normal(leading + (9, 10)).astype(np.float32)
+    xl = x if layout == "NCHW" else np.ascontiguousarray(np.moveaxis(x, -3, -1))
+    for args in [(3, 2, 1, 1, False), ((2, 3), (1, 2), ((0, 1), (1, 1)), (2, 1), True)]:
+        v, i = pk.max_pool2d(xl, *args, return_indices=True, layout=layout)
+        v_ref, i_ref = pk.max_pool2d(x, *args, return_indices=True)
+        if layout == "NHWC" and leading:
+            v, i = np.moveaxis(v, -1, -3), np.moveaxis(i, -1, -3)
+        np.testing.assert_array_equal(v, v_ref)
+        np.testing.assert_array_equal(i, i_ref)
+        check_max(xl, layout, *args)
+        a = pk.avg_pool2d(xl, args[0], args[1], args[2], args[4], dilation=args[3], layout=layout)
+        want = oracle_avg(xl, args[0], args[1], args[2], args[4], True, None, args[3], layout)
+        assert_avg_close(a, want, np.float32)
+
+
+# --- NaN, ties, -inf ----------------------------------------------------------------------
+
+
+def check_against_brute_force(x, layout, k, s, p, d, ceil):
+    """Max values and indices per plane from the brute-force loop, independent of the oracle."""
+    values, indices = pk.max_pool2d(x, k, s, p, d, ceil, True, layout=layout)
+    if layout == "NHWC":
+        values, indices = np.moveaxis(values, -1, -3), np.moveaxis(indices, -1, -3)
+    for idx, plane in planes(x, layout):
+        kk, ss, pads, dd = normalise(plane.shape, k, s, p, d)
+        bv, bi = brute_max_plane(plane, kk, ss, pads, dd, ceil and p != "same")
+        np.testing.assert_array_equal(values[idx], np.array(bv, dtype=x.dtype))
+        np.testing.assert_array_equal(indices[idx], bi)
+
+
+NAN_WINDOWS = [WINDOWS[i] for i in (0, 2, 4, 8, 9, 13, 17, 20)]
+
+
+@pytest.mark.parametrize("window", NAN_WINDOWS, ids=[_wid(w) for w in NAN_WINDOWS])
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=dtype_id)
+def test_nan_propagates_first_nan_index(dtype, layout, window, rng):
+    k, s, p, d, ceil, (h, w) = window
+    x = rng.standard_normal(layout_shape((2, 3), h, w, layout)).astype(dtype)
+    x[rng.random(x.shape) < 0.2] = np.nan
+    x[rng.random(x.shape) < 0.1] = np.inf
+    assert np.isnan(x).any()
+    check_against_brute_force(x, layout, k, s, p, d, ceil)
+    check_max(x, layout, k, s, p, d, ceil)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=dtype_id)
+def test_nan_after_the_maximum_still_wins(dtype):
+    """A NaN behind a larger value and a NaN in front of one both give NaN, at the NaN."""
+    for plane in ([[5.0, np.nan], [1.0, 2.0]], [[np.nan, 5.0], [np.inf, np.nan]], [[1.0, 2.0], [3.0, np.nan]]):
+        x = np.array(plane, dtype=dtype)
+        v, i = pk.max_pool2d(x, 2, return_indices=True)
+        assert np.isnan(v[0, 0])
+        assert i[0, 0] == np.flatnonzero(np.isnan(x))[0]
+
+
+@pytest.mark.parametrize("window", NAN_WINDOWS, ids=[_wid(w) for w in NAN_WINDOWS])
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", SUPPORTED_DTYPES, ids=dtype_id)
+def test_ties_pick_the_first_maximum(dtype, layout, window, rng):
+    k, s, p, d, ceil, (h, w) = window
+    x = rng.integers(0, 2, size=layout_shape((2, 2), h, w, layout)).astype(dtype)
+    check_against_brute_force(x, layout, k, s, p, d, ceil)
+    check_max(x, layout, k, s, p, d, ceil)
+
+
+@pytest.mark.parametrize("window", NAN_WINDOWS, ids=[_wid(w) for w in NAN_WINDOWS])
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", SUPPORTED_DTYPES, ids=dtype_id)
+def test_lowest_values_beat_the_padding(dtype, layout, window, rng):
+    """All -inf (integers: the dtype's minimum) inputs: the result is an input element."""
+    k, s, p, d, ceil, (h, w) = window
+    lowest = -np.inf if np.dtype(dtype).kind == "f" else np.iinfo(dtype).min
+    x = np.full(layout_shape((2, 2), h, w, layout), lowest, dtype=dtype)
+    # some planes mix in a few larger values
+    mask = rng.random(x.shape) < 0.05
+    x[mask] = 0
+    check_against_brute_force(x, layout, k, s, p, d, ceil)
+    check_max(x, layout, k, s, p, d, ceil)
+
+
+def test_all_minus_inf_window_index_is_its_first_tap():
+    x = np.full((1, 1, 3, 3), -np.inf, dtype=np.float32)
+    v, i = pk.max_pool2d(x, 2, stride=1, padding=1, return_indices=True)
+    kk, ss, pads, dd = normalise((3, 3), 2, 1, 1, 1)
+    _, bi = brute_max_plane(x[0, 0], kk, ss, pads, dd, False)
+    assert np.all(v == -np.inf)
+    np.testing.assert_array_equal(i[0, 0], bi)
+
+
+# --- average ------------------------------------------------------------------------------
+
+AVG_VARIANTS = [
+    # (count_include_pad, divisor_override)
+    (True, None),
+    (False, None),
+    (True, 3),
+    (False, 7),
+]
+
+
+def _avg_id(v):
+    return ("cip" if v[0] else "nocip") + ("" if v[1] is None else f"-div{v[1]}")
+
+
+def check_avg(x, layout, k, s, p, d, ceil, cip, div):
+    got = pk.avg_pool2d(x, k, s, p, ceil, cip, div, dilation=d, layout=layout)
+    want = oracle_avg(x, k, s, p, ceil, cip, div, d, layout)
+    assert_avg_close(got, want, x.dtype)
+
+
+# The default run covers every (layout, window, variant) once, rotating through the dtypes,
+# and every (dtype, variant) on a few windows; the slow run is the full product.
+AVG_CASES = [
+    pytest.param(
+        SUPPORTED_DTYPES[(i + j + 3 * l) % len(SUPPORTED_DTYPES)], layout, window, variant,
+        id=f"{dtype_id(SUPPORTED_DTYPES[(i + j + 3 * l) % len(SUPPORTED_DTYPES)])}-{layout}-{WINDOW_IDS[i]}-{_avg_id(variant)}",
+    )
+    for l, layout in enumerate(LAYOUTS)
+    for i, window in enumerate(WINDOWS)
+    for j, variant in enumerate(AVG_VARIANTS)
+]
+
+
+@pytest.mark.parametrize("dtype, layout, window, variant", AVG_CASES)
+def test_avg_pool2d(dtype, layout, window, variant, rng):
+    k, s, p, d, ceil, (h, w) = window
+    leading = _leading_for(layout, WINDOWS.index(window) + AVG_VARIANTS.index(variant))
+    x = random_input(layout_shape(leading, h, w, layout), dtype, rng)
+    check_avg(x, layout, k, s, p, d, ceil, *variant)
+
+
+AVG_DTYPE_WINDOWS = [WINDOWS[i] for i in (2, 7, 9, 11, 17)]
+
+
+@pytest.mark.parametrize("window", AVG_DTYPE_WINDOWS, ids=[_wid(w) for w in AVG_DTYPE_WINDOWS])
+@pytest.mark.parametrize("variant", AVG_VARIANTS, ids=_avg_id)
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", SUPPORTED_DTYPES, ids=dtype_id)
+def test_avg_pool2d_every_dtype(dtype, layout, variant, window, rng):
+    k, s, p, d, ceil, (h, w) = window
+    x = random_input(layout_shape((2, 3), h, w, layout), dtype, rng)
+    check_avg(x, layout, k, s, p, d, ceil, *variant)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", AVG_VARIANTS, ids=_avg_id)
+@pytest.mark.parametrize("window", WINDOWS, ids=WINDOW_IDS)
+@pytest.mark.parametrize("leading", LEADING, ids=lambda t: "lead" + "x".join(map(str, t)))
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", SUPPORTED_DTYPES, ids=dtype_id)
+def test_avg_pool2d_full_table(dtype, layout, leading, window, variant, rng):
+    if layout == "NHWC" and not leading:
+        pytest.skip("NHWC needs a channel axis")
+    k, s, p, d, ceil, (h, w) = window
+    for ties in (False, True):
+        x = random_input(layout_shape(leading, h, w, layout), dtype, rng, ties=ties)
+        check_avg(x, layout, k, s, p, d, ceil, *variant)
+
+
+@pytest.mark.parametrize("window", NAN_WINDOWS, ids=[_wid(w) for w in NAN_WINDOWS])
+@pytest.mark.parametrize("variant", AVG_VARIANTS, ids=_avg_id)
+@pytest.mark.parametrize("dtype", INT_DTYPES, ids=dtype_id)
+def test_integer_avg_rounds_ties_to_even(dtype, variant, window, rng):
+    """Exact integer mean, rounded half to even, against Fractions (not the oracle)."""
+    k, s, p, d, ceil, (h, w) = window
+    info = np.iinfo(dtype)
+    # small values make exact .5 means common; the extremes test the wide accumulator
+    x = rng.integers(max(int(info.min), -4), 5, size=(3, h, w)).astype(dtype)
+    x[0] = rng.choice([info.min, info.max], size=(h, w))
+    got = pk.avg_pool2d(x, k, s, p, ceil, *variant, dilation=d)
+    for c in range(3):
+        kk, ss, pads, dd = normalise((h, w), k, s, p, d)
+        exact = brute_avg_plane(x[c], kk, ss, pads, dd, ceil and p != "same", *variant)
+        np.testing.assert_array_equal(got[c], round_to_int_dtype(exact, dtype))
+    assert got.dtype == dtype
+
+
+@pytest.mark.parametrize(
+    "values, expected_mean",
+    [([1, 2], 2), ([2, 3], 2), ([-1, -2], -2), ([-2, -3], -2), ([0, 1], 0), ([5, 6], 6), ([1, 1], 1), ([1, 4], 2)],
+    ids=lambda v: str(v),
+)
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64], ids=dtype_id)
+def test_integer_avg_half_cases(values, expected_mean, dtype):
+    # expected_mean is round-half-even of the pair's mean, e.g. 1.5 -> 2 and 2.5 -> 2
+    assert round(Fraction(sum(values), 2)) == expected_mean
+    y = pk.avg_pool2d(np.array([values], dtype=dtype), (1, 2))
+    assert y.dtype == dtype
+    assert y[0, 0] == expected_mean
+
+
+@pytest.mark.parametrize("divisor", [1, 2, 3])
+@pytest.mark.parametrize("dtype", INT_DTYPES, ids=dtype_id)
+def test_integer_divisor_override_saturates(dtype, divisor):
+    info = np.iinfo(dtype)
+    x = np.empty((2, 4, 4), dtype=dtype)
+    x[0] = info.max
+    x[1] = info.min
+    got = pk.avg_pool2d(x, 2, divisor_override=divisor)
+    for c in range(2):
+        kk, ss, pads, dd = normalise((4, 4), 2, None, 0, 1)
+        exact = brute_avg_plane(x[c], kk, ss, pads, dd, False, True, divisor)
+        np.testing.assert_array_equal(got[c], round_to_int_dtype(exact, dtype))
+    if divisor < 4:
+        assert np.all(got[0] == info.max)
+        if info.min < 0:
+            assert np.all(got[1] == info.min)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=dtype_id)
+def test_float_avg_with_nan_and_inf(dtype, rng):
+    x = rng.standard_normal((2, 7, 8)).astype(dtype)
+    x[0, 1, 2] = np.nan
+    x[1, 4, 4] = np.inf
+    x[1, 0, 0] = -np.inf
+    got = pk.avg_pool2d(x, 3, 2, 1)
+    want = oracle_avg(x, 3, 2, 1)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
+    finite = np.isfinite(want)
+    np.testing.assert_allclose(got[finite], want[finite], **AVG_TOLERANCE[np.dtype(dtype)])
+
+
+# --- empty batch ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "shape, layout, out_shape",
+    [
+        ((0, 3, 8, 8), "NCHW", (0, 3, 4, 4)),
+        ((2, 0, 8, 8), "NCHW", (2, 0, 4, 4)),
+        ((0, 8, 8), "NCHW", (0, 4, 4)),
+        ((0, 8, 8, 3), "NHWC", (0, 4, 4, 3)),
+        ((2, 8, 8, 0), "NHWC", (2, 4, 4, 0)),
+        ((8, 8, 0), "NHWC", (4, 4, 0)),
+        ((3, 0, 2, 8, 8), "NCHW", (3, 0, 2, 4, 4)),
+    ],
+    ids=lambda v: "x".join(map(str, v)) if isinstance(v, tuple) else v,
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.int16], ids=dtype_id)
+def test_empty_batch(shape, layout, out_shape, dtype):
+    x = np.zeros(shape, dtype=dtype)
+    # out_shape is the leading shape kept with 8 -> 4 per spatial axis (kernel 2)
+    assert pk.output_shape(shape, 2, layout=layout) == out_shape
+    v, i = pk.max_pool2d(x, 2, return_indices=True, layout=layout)
+    assert v.shape == i.shape == out_shape
+    assert v.dtype == dtype and i.dtype == np.int64
+    a = pk.avg_pool2d(x, 2, layout=layout)
+    assert a.shape == out_shape and a.dtype == dtype
+    assert pk.max_pool2d(x, 3, 2, 1, layout=layout).shape == pk.output_shape(shape, 3, 2, 1, layout=layout)
