@@ -126,14 +126,16 @@ def window_id(
 
 
 def axis_length(length: int, k: int, s: int, pb: int, pa: int, d: int, ceil_mode: bool) -> int:
-    """Output length per API.md, with PyTorch's ceil_mode rule (may be < 1)."""
+    """Output length per API.md, with PyTorch's ceil_mode rule (may be < 1).
+
+    With ceil_mode a window longer than the padded input still gives one output when
+    ceil(room / s) rounds up to 0, as in PyTorch.
+    """
     room = length + pb + pa - d * (k - 1) - 1
-    if room < 0:
-        return 0
     out = (-(-room // s) if ceil_mode else room // s) + 1
     if ceil_mode and (out - 1) * s >= length + pb:
         out -= 1
-    return out
+    return max(out, 0)
 
 
 def axis_windows(

@@ -225,7 +225,9 @@ def avg_pool(
     wide = xc.astype(np.float64) if is_float else xc.astype(object)
     fill = 0.0 if is_float else 0
     windows = _windows(_pad_spatial(wide, n, padding, outs, kernel_size, stride, dilation, fill), n, outs, kernel_size, stride, dilation)
-    sums = windows.sum(axis=tuple(range(windows.ndim - n, windows.ndim)))
+    # inf + -inf is NaN and a float16 result may overflow to inf: intended, not warned about.
+    with np.errstate(invalid="ignore", over="ignore"):
+        sums = windows.sum(axis=tuple(range(windows.ndim - n, windows.ndim)))
 
     if divisor_override is not None:
         divisor = np.full(outs, int(divisor_override), dtype=object)
@@ -237,7 +239,8 @@ def avg_pool(
     divisor = np.broadcast_to(divisor, sums.shape)
 
     if is_float:
-        result = (sums / divisor.astype(np.float64)).astype(x.dtype)
+        with np.errstate(invalid="ignore", over="ignore"):
+            result = (sums / divisor.astype(np.float64)).astype(x.dtype)
     else:
         info = np.iinfo(x.dtype)
         flat = [

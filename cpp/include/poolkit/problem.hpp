@@ -57,21 +57,23 @@ void run_jobs(const Problem& p, F&& f) {
   });
 }
 
-/// Channels handled together at one spatial site; bounds the per-window state kept on the stack.
+/// Channels handled together at one spatial site; bounds the per-window state on the stack.
 inline constexpr index_t kLanes = 64;
 
 /// The one loop nest of direct pooling: for every output of rows [row_begin, row_end) of one
-/// plane, visit each in-bounds tap of its window in row-major order, for a block of channels
-/// at a time. `Op` supplies the per-channel State, `start`, `step` and `store`.
-template <typename T, typename Op>
+/// plane, visit each in-bounds tap of its window in row-major order, for a block of up to
+/// kLanes channels at a time. `Op` keeps the block's running state in `Op::Block` (arrays over
+/// the lanes, so the lane loops vectorise) and supplies `start`, `step` and `store`. With
+/// kSingleChannel (channels-first data) the block is the constant single lane.
+template <bool kSingleChannel, typename T, typename Op>
 void pool_rows(const T* in, const Problem& p, index_t row_begin, index_t row_end,
                Op& op) noexcept {
   const Geometry& g = p.geom;
   const index_t out_h = g.h().out, out_w = g.w().out, in_h = g.h().in, in_w = g.w().in;
   const index_t sd = p.in_strides[0], sh = p.in_strides[1], sw = p.in_strides[2];
   const index_t dd = g.d().dilation, dh = g.h().dilation, dw = g.w().dilation;
-  const index_t channels = p.channels;
-  typename Op::State state[kLanes];
+  const index_t channels = kSingleChannel ? 1 : p.channels;
+  typename Op::Block block;
   for (index_t row = row_begin; row < row_end; ++row) {
     const index_t od = row / out_h, oh = row % out_h;
     const Span zs = g.d().window(od), ys = g.h().window(oh);
@@ -80,19 +82,25 @@ void pool_rows(const T* in, const Problem& p, index_t row_begin, index_t row_end
       const index_t first = (zs.begin * in_h + ys.begin) * in_w + xs.begin;
       const index_t at = (row * out_w + ow) * channels;
       for (index_t c0 = 0; c0 < channels; c0 += kLanes) {
-        const index_t lanes = std::min(kLanes, channels - c0);
-        for (index_t c = 0; c < lanes; ++c) state[c] = op.start(first);
+        const index_t lanes = kSingleChannel ? 1 : std::min(kLanes, channels - c0);
+        op.start(block, lanes, first);
         for (index_t z = zs.begin; z < zs.end; z += dd)
           for (index_t y = ys.begin; y < ys.end; y += dh)
-            for (index_t x = xs.begin; x < xs.end; x += dw) {
-              const T* src = in + z * sd + y * sh + x * sw + c0;
-              const index_t flat = (z * in_h + y) * in_w + x;
-              for (index_t c = 0; c < lanes; ++c) op.step(state[c], src[c], flat);
-            }
-        op.store(state, lanes, at + c0, od, oh, ow);
+            for (index_t x = xs.begin; x < xs.end; x += dw)
+              op.step(block, lanes, in + z * sd + y * sh + x * sw + c0,
+                      (z * in_h + y) * in_w + x);
+        op.store(block, lanes, at + c0, od, oh, ow);
       }
     }
   }
+}
+
+/// pool_rows for one plane, choosing the single-channel build where it applies.
+template <typename T, typename Op>
+void pool_plane_rows(const T* in, const Problem& p, index_t row_begin, index_t row_end,
+                     Op& op) noexcept {
+  if (p.channels == 1) pool_rows<true>(in, p, row_begin, row_end, op);
+  else pool_rows<false>(in, p, row_begin, row_end, op);
 }
 
 }  // namespace detail

@@ -19,18 +19,24 @@ namespace detail {
 template <typename T>
 struct AvgOp {
   using Acc = accum_t<T>;
-  using State = Acc;
+  struct Block {
+    Acc sum[kLanes];
+  };
   T* out;
   const Geometry* geom;
   AvgOptions options;
 
-  static State start(index_t) noexcept { return Acc(0); }
-  static void step(State& s, T v, index_t) noexcept { s += static_cast<Acc>(v); }
-  void store(const State* s, index_t lanes, index_t at, index_t od, index_t oh,
+  static void start(Block& b, index_t lanes, index_t) noexcept {
+    for (index_t c = 0; c < lanes; ++c) b.sum[c] = Acc(0);
+  }
+  static void step(Block& b, index_t lanes, const T* src, index_t) noexcept {
+    for (index_t c = 0; c < lanes; ++c) b.sum[c] += static_cast<Acc>(src[c]);
+  }
+  void store(const Block& b, index_t lanes, index_t at, index_t od, index_t oh,
              index_t ow) const noexcept {
     const index_t divisor =
         geom->divisor(od, oh, ow, options.count_include_pad, options.divisor_override);
-    for (index_t c = 0; c < lanes; ++c) out[at + c] = divide_round<T>(s[c], divisor);
+    for (index_t c = 0; c < lanes; ++c) out[at + c] = divide_round<T>(b.sum[c], divisor);
   }
 };
 
@@ -40,7 +46,7 @@ void avg_pool(const Problem& p, const T* in, T* out, AvgOptions options) {
   const index_t plane_out = p.out_plane_size();
   run_jobs(p, [&](index_t plane, index_t row_begin, index_t row_end) {
     AvgOp<T> op{out + plane * plane_out, &p.geom, options};
-    pool_rows(in + p.in_offset(plane), p, row_begin, row_end, op);
+    pool_plane_rows(in + p.in_offset(plane), p, row_begin, row_end, op);
   });
 }
 

@@ -12,25 +12,31 @@ namespace detail {
 /// a window whose taps all hold lowest<T>() points at its first in-bounds tap.
 template <typename T, bool kIndices>
 struct MaxOp {
-  struct State {
-    T best;
-    index_t arg;
+  struct Block {
+    T best[kLanes];
+    index_t arg[kLanes];
   };
   T* out;
   index_t* indices;
 
-  static State start(index_t first) noexcept { return State{lowest<T>(), first}; }
-  static void step(State& s, T v, index_t flat) noexcept {
-    if (beats(v, s.best)) {
-      s.best = v;
-      if constexpr (kIndices) s.arg = flat;
+  static void start(Block& b, index_t lanes, index_t first) noexcept {
+    for (index_t c = 0; c < lanes; ++c) {
+      b.best[c] = lowest<T>();
+      if constexpr (kIndices) b.arg[c] = first;
     }
   }
-  void store(const State* s, index_t lanes, index_t at, index_t, index_t,
+  static void step(Block& b, index_t lanes, const T* src, index_t flat) noexcept {
+    for (index_t c = 0; c < lanes; ++c) {
+      const bool wins = beats(src[c], b.best[c]);
+      b.best[c] = wins ? src[c] : b.best[c];
+      if constexpr (kIndices) b.arg[c] = wins ? flat : b.arg[c];
+    }
+  }
+  void store(const Block& b, index_t lanes, index_t at, index_t, index_t,
              index_t) const noexcept {
     for (index_t c = 0; c < lanes; ++c) {
-      out[at + c] = s[c].best;
-      if constexpr (kIndices) indices[at + c] = s[c].arg;
+      out[at + c] = b.best[c];
+      if constexpr (kIndices) indices[at + c] = b.arg[c];
     }
   }
 };
@@ -44,10 +50,10 @@ void max_pool(const Problem& p, const T* in, T* out, index_t* indices) {
     const T* src = in + p.in_offset(plane);
     if (indices) {
       MaxOp<T, true> op{out + plane * plane_out, indices + plane * plane_out};
-      pool_rows(src, p, row_begin, row_end, op);
+      pool_plane_rows(src, p, row_begin, row_end, op);
     } else {
       MaxOp<T, false> op{out + plane * plane_out, nullptr};
-      pool_rows(src, p, row_begin, row_end, op);
+      pool_plane_rows(src, p, row_begin, row_end, op);
     }
   });
 }
