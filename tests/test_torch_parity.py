@@ -63,7 +63,7 @@ AVG_TOLERANCE = {
 
 
 def _torch_runs(op: str, dtype: np.dtype, layout: str) -> bool:
-    t = torch.from_numpy(np.zeros((1, 2, 2, 2), dtype=dtype))
+    t = torch.from_numpy(np.zeros((2, 3, L_MAX, L_MAX), dtype=dtype))  # the largest plane drawn
     if layout == "NHWC":
         t = t.contiguous(memory_format=torch.channels_last)
     try:
@@ -77,8 +77,10 @@ def _torch_runs(op: str, dtype: np.dtype, layout: str) -> bool:
 
 
 # Found by probing torch 2.13 CPU: max_pool2d runs every dtype here except uint16 ("not
-# implemented for 'UInt16'", in both memory formats); avg_pool2d runs float16, float32,
-# float64 and int64 only (int8, uint8, int16, uint16, int32: "not implemented").
+# implemented for 'UInt16'", in both memory formats), and in channels-last memory int8 and
+# uint8 only while C*H*W fits the dtype itself (it checks that its indices fit the scalar
+# type), hence the probe on the largest input the sweep draws; avg_pool2d runs float16,
+# float32, float64 and int64 only (int8, uint8, int16, uint16, int32: "not implemented").
 TORCH_RUNS = {(op, t, lay): _torch_runs(op, t, lay) for op in OPS for t in DTYPES for lay in LAYOUTS}
 
 

@@ -100,7 +100,8 @@ def dtype_of(value: object, name: str) -> np.dtype[Any]:
         raise TypeError(f"{name} must be a NumPy dtype, got {value!r}") from None
     if dtype.newbyteorder("=") not in SUPPORTED_DTYPES:
         raise TypeError(f"{name} {dtype} is not supported; poolkit supports {_SUPPORTED_NAMES}")
-    return dtype.newbyteorder("=")
+    native: np.dtype[Any] = dtype.newbyteorder("=")
+    return native
 
 
 def as_array(x: object, name: str = "x") -> np.ndarray:
@@ -188,9 +189,10 @@ def plan(
     check_rank(shape, n, layout, last, name)
     axes = spatial_axes(len(shape), n, last)
     sizes = [shape[a] for a in axes]
-    same = pads == "same"
-    before = [0] * n if same else [p[0] for p in pads]
-    after = [0] * n if same else [p[1] for p in pads]
+    same = isinstance(pads, str)
+    pairs = ((0, 0),) * n if isinstance(pads, str) else pads
+    before = [p[0] for p in pairs]
+    after = [p[1] for p in pairs]
     planned = _core.plan(sizes, list(kernel), list(steps), before, after, list(dil), ceil, same)
     out_shape = list(shape)
     for i, (status, length, pb, pa) in enumerate(planned):
