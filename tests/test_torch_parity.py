@@ -32,10 +32,12 @@ import torch.nn.functional as F  # noqa: E402
 import poolkit as pk  # noqa: E402
 import reference as R  # noqa: E402
 
+# The main sweep; float16 (also in API.md) has a sweep of its own, so that a missing float16
+# path does not hide everything else.
 DTYPES = tuple(
-    np.dtype(t)
-    for t in (np.float16, np.float32, np.float64, np.int8, np.uint8, np.int16, np.uint16, np.int32, np.int64)
+    np.dtype(t) for t in (np.float32, np.float64, np.int8, np.uint8, np.int16, np.uint16, np.int32, np.int64)
 )
+FLOAT16 = np.dtype(np.float16)
 FLOAT_DTYPES = tuple(t for t in DTYPES if t.kind == "f")
 LAYOUTS = ("NCHW", "NHWC")
 OPS = ("max", "avg")
@@ -53,7 +55,7 @@ MAX_TAPS = K_MAX * K_MAX
 # Max pooling and integer average pooling are compared exactly.
 _EPS32 = float(np.finfo(np.float32).eps)
 AVG_TOLERANCE = {
-    np.dtype(np.float16): ((MAX_TAPS + 1) * _EPS32 + 2.0**-10, float(np.finfo(np.float16).smallest_subnormal)),
+    FLOAT16: ((MAX_TAPS + 1) * _EPS32 + 2.0**-10, float(np.finfo(np.float16).smallest_subnormal)),
     np.dtype(np.float32): ((MAX_TAPS + 1) * _EPS32, float(np.finfo(np.float32).smallest_subnormal)),
     np.dtype(np.float64): (
         (MAX_TAPS + 1) * float(np.finfo(np.float64).eps),
@@ -81,7 +83,7 @@ def _torch_runs(op: str, dtype: np.dtype, layout: str) -> bool:
 # uint8 only while C*H*W fits the dtype itself (it checks that its indices fit the scalar
 # type), hence the probe on the largest input the sweep draws; avg_pool2d runs float16,
 # float32, float64 and int64 only (int8, uint8, int16, uint16, int32: "not implemented").
-TORCH_RUNS = {(op, t, lay): _torch_runs(op, t, lay) for op in OPS for t in DTYPES for lay in LAYOUTS}
+TORCH_RUNS = {(op, t, lay): _torch_runs(op, t, lay) for op in OPS for t in DTYPES + (FLOAT16,) for lay in LAYOUTS}
 
 
 # ----------------------------------------------------------------------------------------
@@ -120,7 +122,8 @@ class Case:
     def describe(self) -> str:
         args = ", ".join(["x"] + [repr(a) for a in self.args] + [f"{k}={v!r}" for k, v in self.kwargs.items()])
         return (
-            f"case {self.index} (regenerate with test_torch_parity.draw({self.index})): "
+            f"case {self.index} (regenerate with test_torch_parity.draw({self.index}"
+            f"{', float16=True' if self.data.dtype == FLOAT16 else ''})): "
             f"pk.{self.op}_pool2d({args}); x: shape {self.x.shape}, dtype {self.x.dtype}, "
             f"strides {self.x.strides}, view {self.view}, values {self.values}; "
             f"expected from {'torch' if self.torch else 'the oracle'}"
@@ -235,11 +238,13 @@ def strided_view(rng: np.random.Generator, data: np.ndarray) -> Tuple[np.ndarray
     return (np.flip(x, flips) if flips else x), kind
 
 
-def draw(index: int) -> Case:
-    """Configuration number `index` of the sweep; deterministic."""
-    rng = np.random.default_rng([SEED, index])
+def draw(index: int, float16: bool = False) -> Case:
+    """Configuration number `index` of the sweep (of the float16 sweep); deterministic."""
+    rng = np.random.default_rng([SEED, index, 16] if float16 else [SEED, index])
     op = str(rng.choice(OPS))
-    if op == "avg" and rng.random() < 0.6:
+    if float16:
+        dtype = FLOAT16
+    elif op == "avg" and rng.random() < 0.6:
         dtype = FLOAT_DTYPES[int(rng.integers(len(FLOAT_DTYPES)))]
     else:
         dtype = DTYPES[int(rng.integers(len(DTYPES)))]
@@ -456,6 +461,13 @@ def test_sweep_slow(chunk: int) -> None:
     run_chunk(chunk)
 
 
+@pytest.mark.parametrize("chunk", range(4), ids=lambda c: f"chunk{c}")
+def test_sweep_float16(chunk: int) -> None:
+    """float16 (API.md: max exact, average accumulated in float32 and rounded once)."""
+    for case in (draw(i, float16=True) for i in range(chunk * CHUNK, (chunk + 1) * CHUNK)):
+        check_case(case)
+
+
 def test_sweep_totals() -> None:
     """The default sweep holds >= 1,000 configurations, >= 40% of them checked against PyTorch,
     and covers every dtype, op, layout, padding form and view kind both ways it can."""
@@ -484,10 +496,14 @@ def test_sweep_totals() -> None:
         assert sum(t for _, t in _CHECKED.values()) == against_torch
 
 
-@pytest.mark.parametrize("chunk", range(0, N_CHUNKS, 6), ids=lambda c: f"chunk{c:02d}")
-def test_oracle_agrees_with_torch(chunk: int) -> None:
-    """The oracle itself against PyTorch wherever the sweep trusts PyTorch (no poolkit here)."""
-    for case in (draw(i) for i in range(chunk * CHUNK, (chunk + 1) * CHUNK)):
+@pytest.mark.parametrize("group", range(8), ids=lambda g: f"group{g}")
+def test_oracle_agrees_with_torch(group: int) -> None:
+    """The oracle itself against PyTorch wherever the sweep trusts PyTorch (no poolkit here):
+    every sixth chunk of the default sweep, and the first 200 float16 configurations."""
+    chunk = 6 * group
+    cases = [draw(i) for i in range(chunk * CHUNK, (chunk + 1) * CHUNK)]
+    cases += [draw(i, float16=True) for i in range(group * CHUNK, (group + 1) * CHUNK)]
+    for case in cases:
         if not case.torch:
             continue
         if case.op == "max":
@@ -557,7 +573,7 @@ def table_case(window: Tuple[Any, ...], dtype: np.dtype, layout: str, op: str) -
 @pytest.mark.parametrize("window", WINDOWS, ids=window_id)
 def test_table_max(window, dtype, layout) -> None:
     case = table_case(window, dtype, layout, "max")
-    assert case.torch == (dtype != np.uint16)
+    assert case.torch == TORCH_RUNS["max", dtype, layout]
     check_case(case)
 
 
