@@ -10,7 +10,6 @@ import pytest
 
 import poolkit as pk
 from conftest import (
-    FLOAT_DTYPES,
     INT_DTYPES,
     SUPPORTED_DTYPES,
     brute_avg_plane,
@@ -121,7 +120,7 @@ def test_int64_avg_where_float64_is_wrong():
         pytest.param([2**63 - 1, 2**63 - 1, 2**63 - 1, 2**63 - 1], id="top-all"),
         pytest.param([2**62 + 1, 2**62 + 2, 2**62 + 2, 2**62 + 2], id="2e62-plus-1.75"),
         pytest.param([2**63 - 1, -(2**63), 2**63 - 1, -(2**63)], id="cancel"),
-        pytest.param([3 * 2**61 + 5, 3 * 2**61 + 6, 3 * 2**61 + 6, 3 * 2**61 + 7], id="tie-at-6"),
+        pytest.param([3 * 2**61 + 5, 3 * 2**61 + 6, 3 * 2**61 + 6, 3 * 2**61 + 7], id="mid-exact"),
     ],
 )
 def test_int64_avg_exact(values):
@@ -154,16 +153,3 @@ def test_integer_avg_at_the_extremes(dtype, rng):
         kk, ss, pads, dd = normalise(x.shape, k, s, p, 1)
         want = round_to_int_dtype(brute_avg_plane(x, kk, ss, pads, dd, ceil, cip, div), dtype)
         np.testing.assert_array_equal(got, want, err_msg=f"k{k}-s{s}-p{p}-ceil{ceil}-cip{cip}-div{div}")
-
-
-@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=dtype_id)
-def test_float_avg_does_not_overflow_the_dtype_early(dtype):
-    """Large finite values: the sum may exceed the dtype's range only in the accumulator."""
-    big = np.finfo(dtype).max / 2
-    x = np.full((4, 4), big, dtype=dtype)
-    got = pk.avg_pool2d(x, 2)
-    if dtype == np.float32:
-        # float32 accumulates in a wider type per API.md's intent for reduced precision;
-        # at least, the mean of equal finite values must not be inf when accumulated wide.
-        assert np.all(np.isfinite(got)) or np.all(np.isinf(got))
-    np.testing.assert_array_equal(np.isfinite(got), np.isfinite(got[0, 0]))

@@ -37,10 +37,10 @@ def run_all(x, layout):
 
 # (leading axes in NCHW order, H, W): few planes, many planes, one big plane
 SHAPES = [
-    pytest.param((), 301, 257, id="one-plane-301x257"),
-    pytest.param((2, 3), 40, 37, id="6-planes-40x37"),
-    pytest.param((4, 16), 9, 11, id="64-planes-9x11"),
-    pytest.param((5,), 3, 200, id="5-planes-3x200"),
+    pytest.param(((), 301, 257), id="one-plane-301x257"),
+    pytest.param(((2, 3), 40, 37), id="6-planes-40x37"),
+    pytest.param(((4, 16), 9, 11), id="64-planes-9x11"),
+    pytest.param(((5,), 3, 200), id="5-planes-3x200"),
 ]
 
 

@@ -211,6 +211,7 @@ void run_case(std::mt19937_64& rng, const char* name) {
             want_avg[o] = round_half_even<T>(isum, div);
         }
 
+  p.min_parallel_taps = 0;  // split even these small problems over threads
   for (int threads : {1, 2, 5}) {
     p.threads = threads;
     std::vector<T> got_max(total), got_avg(total);

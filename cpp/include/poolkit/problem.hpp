@@ -23,6 +23,9 @@ struct Problem {
   std::vector<index_t> outer_shape;    // the axes that enumerate planes, outermost first
   std::vector<index_t> outer_strides;  // their input strides in elements
   int threads = 1;
+  /// Calls with fewer window taps than this run on the calling thread: waking a team of
+  /// threads costs more than such a call.
+  double min_parallel_taps = 65536;
 
   /// Offset of plane `p`'s first element in the input.
   index_t in_offset(index_t p) const noexcept {
@@ -44,12 +47,16 @@ namespace detail {
 /// image still occupies every thread; every output element has exactly one writer.
 template <typename F>
 void run_jobs(const Problem& p, F&& f) {
-  const index_t rows = p.geom.out_rows();
-  const index_t threads = std::max<index_t>(p.threads, 1);
+  const Geometry& g = p.geom;
+  const index_t rows = g.out_rows();
+  const double taps = static_cast<double>(p.planes) * static_cast<double>(p.out_plane_size()) *
+                      static_cast<double>(g.d().kernel) * static_cast<double>(g.h().kernel) *
+                      static_cast<double>(g.w().kernel);
+  const int threads = taps < p.min_parallel_taps ? 1 : std::max(p.threads, 1);
   const index_t per_plane =
-      p.planes >= threads ? 1 : std::min(rows, (4 * threads + p.planes - 1) / p.planes);
+      p.planes >= threads ? 1 : std::min(rows, (4 * index_t{threads} + p.planes - 1) / p.planes);
   const index_t block = (rows + per_plane - 1) / per_plane;
-  parallel_for(p.planes * per_plane, p.threads, [&](index_t job) {
+  parallel_for(p.planes * per_plane, threads, [&](index_t job) {
     const index_t plane = job / per_plane;
     const index_t begin = (job % per_plane) * block;
     const index_t end = std::min(rows, begin + block);
