@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from typing import Any, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -219,14 +219,37 @@ def _raise_axis(status: int, axis: str, length: int, k: int, s: int, pads: Tuple
                      f"window, but a window holds none on {what}")
 
 
+def _plain(value: object) -> bool:
+    """An int, or a tuple of ints, of exactly those types (so 2.0 never matches 2 in a cache)."""
+    return type(value) is int or (
+        type(value) is tuple and all(type(v) is int for v in value))
+
+
+_PLANS: Dict[Tuple[Any, ...], Any] = {}
+_PLANS_MAX = 512
+
+
 def prepare(
     x: object, n: int, kernel_size: object, stride: object, padding: object,
     dilation: object, ceil_mode: object, layout: object,
 ) -> Call:
-    """Validate and normalise one pooling call on array-like `x` with n spatial axes."""
+    """Validate and normalise one pooling call on array-like `x` with n spatial axes.
+
+    Plans of calls whose window arguments are plain ints (or tuples of them) are cached by
+    input shape, which keeps repeated small calls cheap."""
     arr = as_array(x)
-    last, kernel, steps, before, after, dil, ceil, out_shape = plan(
-        arr.shape, n, kernel_size, stride, padding, dilation, ceil_mode, layout)
+    key = None
+    if (_plain(kernel_size) and (stride is None or _plain(stride)) and _plain(padding)
+            and _plain(dilation) and type(ceil_mode) is bool and type(layout) is str):
+        key = (arr.shape, n, kernel_size, stride, padding, dilation, ceil_mode, layout)
+        planned = _PLANS.get(key)
+    if key is None or planned is None:
+        planned = plan(arr.shape, n, kernel_size, stride, padding, dilation, ceil_mode, layout)
+        if key is not None:
+            if len(_PLANS) >= _PLANS_MAX:
+                _PLANS.clear()
+            _PLANS[key] = planned
+    last, kernel, steps, before, after, dil, ceil, out_shape = planned
     if last and arr.ndim and arr.shape[-1] > 1 and arr.strides[-1] != arr.itemsize:
         arr = np.ascontiguousarray(arr)  # the kernels read a site's channels contiguously
     return Call(arr, last, kernel, steps, before, after, dil, ceil, out_shape)
