@@ -28,6 +28,7 @@ poolkit::DType dtype_of(const py::array& a) {
   const char kind = dt.kind();
   const auto size = dt.itemsize();
   require(dt.byteorder() != '>', "non-native byte order reached the kernels");
+  if (kind == 'f' && size == 2) return poolkit::DType::f16;
   if (kind == 'f' && size == 4) return poolkit::DType::f32;
   if (kind == 'f' && size == 8) return poolkit::DType::f64;
   if (kind == 'i' && size == 1) return poolkit::DType::i8;
@@ -112,7 +113,8 @@ poolkit::Problem make_problem(const py::array& x, const py::array& out, const In
   }
   if (channels_last) {
     p.channels = x.shape(static_cast<py::ssize_t>(ndim - 1));
-    require(p.channels <= 1 || stride_of(ndim - 1) == 1, "channel axis not contiguous");
+    require(p.channels <= 1 || p.planes == 0 || stride_of(ndim - 1) == 1,
+            "channel axis not contiguous");
     out_shape.push_back(p.channels);
   }
   require(out.ndim() == static_cast<py::ssize_t>(out_shape.size()), "out rank mismatch");

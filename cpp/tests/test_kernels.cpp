@@ -68,10 +68,10 @@ T round_half_even(__int128 sum, index_t div) {
 
 template <typename T>
 T random_value(std::mt19937_64& rng) {
-  if constexpr (std::is_floating_point_v<T>) {
+  if constexpr (poolkit::is_float_v<T>) {
     const int pick = static_cast<int>(rng() % 40);
-    if (pick == 0) return std::numeric_limits<T>::quiet_NaN();
-    if (pick == 1) return -std::numeric_limits<T>::infinity();
+    if (pick == 0) return static_cast<T>(std::numeric_limits<float>::quiet_NaN());
+    if (pick == 1) return poolkit::lowest<T>();
     if (pick < 20) return static_cast<T>(static_cast<int>(rng() % 7) - 3);  // ties
     return static_cast<T>(std::uniform_real_distribution<double>(-100, 100)(rng));
   } else {
@@ -85,8 +85,8 @@ T random_value(std::mt19937_64& rng) {
 
 template <typename T>
 bool same_value(T a, T b) {
-  if constexpr (std::is_floating_point_v<T>) {
-    if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b);
+  if constexpr (poolkit::is_float_v<T>) {
+    if (a != a || b != b) return a != a && b != b;
     return std::memcmp(&a, &b, sizeof(T)) == 0;
   } else {
     return a == b;
@@ -192,12 +192,12 @@ void run_case(std::mt19937_64& rng, const char* name) {
               if (!tap_inside(ax[1], ox, tx, &x) || !in_y) continue;
               const T v = at(n, c, y, x);
               if (arg < 0) arg = y * W + x;
-              const bool nan_v = std::is_floating_point_v<T> && v != v;
-              const bool nan_best = std::is_floating_point_v<T> && best != best;
+              const bool nan_v = poolkit::is_float_v<T> && v != v;
+              const bool nan_best = poolkit::is_float_v<T> && best != best;
               if (!nan_best && (nan_v || v > best)) { best = v; arg = y * W + x; }
               ++inside;
-              isum += static_cast<__int128>(v);
-              fsum += static_cast<poolkit::accum_t<T>>(v);
+              if constexpr (poolkit::is_float_v<T>) fsum += static_cast<poolkit::accum_t<T>>(v);
+              else isum += static_cast<__int128>(v);
             }
           const index_t div = override_div ? override_div
                               : include_pad ? padded_taps(ax[0], oy) * padded_taps(ax[1], ox)
@@ -205,7 +205,7 @@ void run_case(std::mt19937_64& rng, const char* name) {
           const std::size_t o = out_at(n, c, oy, ox);
           want_max[o] = best;
           want_idx[o] = arg;
-          if constexpr (std::is_floating_point_v<T>)
+          if constexpr (poolkit::is_float_v<T>)
             want_avg[o] = static_cast<T>(fsum / static_cast<poolkit::accum_t<T>>(div));
           else
             want_avg[o] = round_half_even<T>(isum, div);
@@ -272,6 +272,7 @@ int main() {
   test_divide_round();
   test_overflow();
   const int cases = 400;
+  run_dtype<poolkit::float16_t>("float16", cases);
   run_dtype<float>("float32", cases);
   run_dtype<double>("float64", cases);
   run_dtype<std::int8_t>("int8", cases);

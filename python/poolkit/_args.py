@@ -17,7 +17,8 @@ INT64_MAX = 2**63 - 1
 #: Supported dtypes, in the order the messages list them.
 SUPPORTED_DTYPES: Tuple[np.dtype[Any], ...] = tuple(
     np.dtype(name)
-    for name in ("float32", "float64", "int8", "uint8", "int16", "uint16", "int32", "int64")
+    for name in ("float16", "float32", "float64", "int8", "uint8", "int16", "uint16", "int32",
+                 "int64")
 )
 _SUPPORTED_NAMES = ", ".join(str(dt) for dt in SUPPORTED_DTYPES)
 

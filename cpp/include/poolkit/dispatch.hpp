@@ -5,10 +5,12 @@
 #include <cstdint>
 #include <stdexcept>
 
+#include "poolkit/dtypes.hpp"
+
 namespace poolkit {
 
 /// The element types poolkit pools; the Python dtype table maps onto these names.
-enum class DType : int { f32, f64, i8, u8, i16, u16, i32, i64 };
+enum class DType : int { f16, f32, f64, i8, u8, i16, u16, i32, i64 };
 
 template <typename T>
 struct type_tag {
@@ -19,6 +21,7 @@ struct type_tag {
 template <typename F>
 decltype(auto) dispatch(DType dtype, F&& f) {
   switch (dtype) {
+    case DType::f16: return f(type_tag<float16_t>{});
     case DType::f32: return f(type_tag<float>{});
     case DType::f64: return f(type_tag<double>{});
     case DType::i8: return f(type_tag<std::int8_t>{});

@@ -10,6 +10,14 @@
 
 namespace poolkit {
 
+/// IEEE binary16, the layout of NumPy's float16 (GCC >= 12 and Clang >= 15 on x86-64 and
+/// AArch64 provide _Float16 without any instruction-set flag).
+using float16_t = _Float16;
+
+/// Floating types, float16_t included (std::is_floating_point is false for it in C++17).
+template <typename T>
+inline constexpr bool is_float_v = std::is_floating_point_v<T> || std::is_same_v<T, float16_t>;
+
 namespace detail {
 
 template <typename T>
@@ -18,6 +26,7 @@ struct AccumOf {
 };
 // Integers sum exactly: 8- and 16-bit values in int64 (2**47 taps cannot overflow it), wider
 // ones in 128 bits so that even a window over an entire int64 plane stays exact.
+template <> struct AccumOf<float16_t> { using type = float; };  // as PyTorch: float32 sums
 template <> struct AccumOf<std::int8_t> { using type = std::int64_t; };
 template <> struct AccumOf<std::uint8_t> { using type = std::int64_t; };
 template <> struct AccumOf<std::int16_t> { using type = std::int64_t; };
@@ -34,14 +43,14 @@ using accum_t = typename detail::AccumOf<T>::type;
 /// The identity of max: -inf for floating types, the smallest value for integers.
 template <typename T>
 constexpr T lowest() noexcept {
-  if constexpr (std::is_floating_point_v<T>) return -std::numeric_limits<T>::infinity();
+  if constexpr (is_float_v<T>) return static_cast<T>(-std::numeric_limits<float>::infinity());
   else return std::numeric_limits<T>::lowest();
 }
 
 /// NaN test that vanishes for integers.
 template <typename T>
 constexpr bool is_nan(T v) noexcept {
-  if constexpr (std::is_floating_point_v<T>) return v != v;
+  if constexpr (is_float_v<T>) return v != v;
   else return false;
 }
 
@@ -56,7 +65,7 @@ constexpr bool beats(T v, T best) noexcept {
 /// accumulator type; integers round to nearest with ties to even, then saturate to T.
 template <typename T, typename Acc>
 constexpr T divide_round(Acc sum, index_t divisor) noexcept {
-  if constexpr (std::is_floating_point_v<T>) {
+  if constexpr (is_float_v<T>) {
     return static_cast<T>(sum / static_cast<Acc>(divisor));
   } else {
     const Acc d = divisor;
