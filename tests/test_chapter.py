@@ -12,7 +12,7 @@ import pytest
 from scipy import signal
 
 import poolkit as pk
-from conftest import AVG_TOLERANCE, SUPPORTED_DTYPES, dtype_id, oracle_max
+from conftest import AVG_TOLERANCE, SUPPORTED_DTYPES, dtype_id, oracle_avg, oracle_max, window_id
 
 X3 = [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]]
 
@@ -79,6 +79,40 @@ def test_pool2d_equals_the_chapters_loop(shape, pool_size, mode, rng):
     np.testing.assert_allclose(
         pk.pool2d(x, pool_size, mode), textbook_pool2d(x, pool_size, mode), rtol=1e-12, atol=1e-12
     )
+
+
+POOL2D_WINDOWS = [
+    # (shape, pool_size, stride, padding)
+    ((7, 8), (2, 2), 2, 0),
+    ((7, 8), (3, 2), (2, 1), 1),
+    ((2, 3, 9, 6), (3, 3), 1, (1, 0)),
+    ((5, 5), (2, 3), (1, 2), ((0, 1), (1, 1))),
+]
+
+
+@pytest.mark.parametrize(
+    "shape, pool_size, stride, padding",
+    POOL2D_WINDOWS,
+    ids=[f"{'x'.join(map(str, w[0]))}-" + window_id(w[1], w[2], w[3]) for w in POOL2D_WINDOWS],
+)
+def test_pool2d_stride_and_padding_max(shape, pool_size, stride, padding, rng):
+    """pool2d takes stride and padding too: max pooling with stride 1 by default."""
+    x = rng.standard_normal(shape)
+    want, _ = oracle_max(x, pool_size, stride, padding)
+    np.testing.assert_array_equal(pk.pool2d(x, pool_size, "max", stride, padding), want)
+    np.testing.assert_array_equal(pk.pool2d(x, pool_size, "max", stride=stride, padding=padding), want)
+
+
+@pytest.mark.parametrize(
+    "shape, pool_size, stride",
+    [(w[0], w[1], w[2]) for w in POOL2D_WINDOWS],
+    ids=[f"{'x'.join(map(str, w[0]))}-" + window_id(w[1], w[2]) for w in POOL2D_WINDOWS],
+)
+def test_pool2d_stride_avg(shape, pool_size, stride, rng):
+    x = rng.standard_normal(shape)
+    want = oracle_avg(x, pool_size, stride, 0)
+    np.testing.assert_allclose(pk.pool2d(x, pool_size, "avg", stride), want,
+                               **AVG_TOLERANCE[np.dtype(np.float64)])
 
 
 # --- Section "padding and stride" ------------------------------------------------------

@@ -75,6 +75,13 @@ def test_window_table_is_valid():
 
 
 LEADING = [(), (3,), (2, 3), (2, 1, 3)]
+# Every (layout, leading shape) pair; NHWC needs at least the channel axis.
+LAYOUT_LEADING = [
+    pytest.param(layout, leading, id=f"{layout}-lead{'x'.join(map(str, leading)) or 'none'}")
+    for layout in LAYOUTS
+    for leading in LEADING
+    if layout == "NCHW" or leading
+]
 
 
 def _leading_for(layout, index):
@@ -114,24 +121,18 @@ def random_ties_or_not(shape, dtype, rng):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("window", WINDOWS, ids=WINDOW_IDS)
-@pytest.mark.parametrize("leading", LEADING, ids=lambda t: "lead" + "x".join(map(str, t)))
-@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("layout, leading", LAYOUT_LEADING)
 @pytest.mark.parametrize("dtype", SUPPORTED_DTYPES, ids=dtype_id)
 def test_max_pool2d_full_table(dtype, layout, leading, window, rng):
-    if layout == "NHWC" and not leading:
-        pytest.skip("NHWC needs a channel axis")
     k, s, p, d, ceil, (h, w) = window
     for ties in (False, True):
         check_max(random_input(layout_shape(leading, h, w, layout), dtype, rng, ties=ties),
                   layout, k, s, p, d, ceil)
 
 
-@pytest.mark.parametrize("leading", LEADING, ids=lambda t: "lead" + "x".join(map(str, t)))
-@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("layout, leading", LAYOUT_LEADING)
 def test_leading_axes_and_layouts_agree(layout, leading, rng):
     """Every leading shape in both layouts; NHWC equals NCHW moved around."""
-    if layout == "NHWC" and not leading:
-        pytest.skip("NHWC needs a channel axis")
     x = rng.standard_normal(leading + (9, 10)).astype(np.float32)
     xl = x if layout == "NCHW" else np.ascontiguousarray(np.moveaxis(x, -3, -1))
     for args in [(3, 2, 1, 1, False), ((2, 3), (1, 2), ((0, 1), (1, 1)), (2, 1), True)]:
@@ -280,12 +281,9 @@ def test_avg_pool2d_every_dtype(dtype, layout, variant, window, rng):
 @pytest.mark.slow
 @pytest.mark.parametrize("variant", AVG_VARIANTS, ids=_avg_id)
 @pytest.mark.parametrize("window", WINDOWS, ids=WINDOW_IDS)
-@pytest.mark.parametrize("leading", LEADING, ids=lambda t: "lead" + "x".join(map(str, t)))
-@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("layout, leading", LAYOUT_LEADING)
 @pytest.mark.parametrize("dtype", SUPPORTED_DTYPES, ids=dtype_id)
 def test_avg_pool2d_full_table(dtype, layout, leading, window, variant, rng):
-    if layout == "NHWC" and not leading:
-        pytest.skip("NHWC needs a channel axis")
     k, s, p, d, ceil, (h, w) = window
     for ties in (False, True):
         x = random_input(layout_shape(leading, h, w, layout), dtype, rng, ties=ties)
@@ -313,7 +311,7 @@ def test_integer_avg_rounds_ties_to_even(dtype, variant, window, rng):
 @pytest.mark.parametrize(
     "values, expected_mean",
     [([1, 2], 2), ([2, 3], 2), ([-1, -2], -2), ([-2, -3], -2), ([0, 1], 0), ([5, 6], 6), ([1, 1], 1), ([1, 4], 2)],
-    ids=lambda v: str(v),
+    ids=lambda v: "+".join(map(str, v)) if isinstance(v, list) else f"mean{v}",
 )
 @pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64], ids=dtype_id)
 def test_integer_avg_half_cases(values, expected_mean, dtype):

@@ -29,6 +29,8 @@ poolkit::DType dtype_of(const py::array& a) {
   const auto size = dt.itemsize();
   require(dt.byteorder() != '>', "non-native byte order reached the kernels");
   if (kind == 'f' && size == 2) return poolkit::DType::f16;
+  if (kind == 'V' && size == 2 && std::string(py::str(dt.attr("name"))) == "bfloat16")
+    return poolkit::DType::bf16;
   if (kind == 'f' && size == 4) return poolkit::DType::f32;
   if (kind == 'f' && size == 8) return poolkit::DType::f64;
   if (kind == 'i' && size == 1) return poolkit::DType::i8;

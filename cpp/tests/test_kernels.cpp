@@ -72,8 +72,8 @@ T random_value(std::mt19937_64& rng) {
     const int pick = static_cast<int>(rng() % 40);
     if (pick == 0) return static_cast<T>(std::numeric_limits<float>::quiet_NaN());
     if (pick == 1) return poolkit::lowest<T>();
-    if (pick < 20) return static_cast<T>(static_cast<int>(rng() % 7) - 3);  // ties
-    return static_cast<T>(std::uniform_real_distribution<double>(-100, 100)(rng));
+    if (pick < 20) return static_cast<T>(static_cast<float>(rng() % 7) - 3.0f);  // ties
+    return static_cast<T>(std::uniform_real_distribution<float>(-100, 100)(rng));
   } else {
     const int pick = static_cast<int>(rng() % 10);
     if (pick == 0) return std::numeric_limits<T>::lowest();
@@ -273,6 +273,7 @@ int main() {
   test_overflow();
   const int cases = 400;
   run_dtype<poolkit::float16_t>("float16", cases);
+  run_dtype<poolkit::bfloat16_t>("bfloat16", cases);
   run_dtype<float>("float32", cases);
   run_dtype<double>("float64", cases);
   run_dtype<std::int8_t>("int8", cases);

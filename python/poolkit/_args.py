@@ -20,7 +20,14 @@ SUPPORTED_DTYPES: Tuple[np.dtype[Any], ...] = tuple(
     for name in ("float16", "float32", "float64", "int8", "uint8", "int16", "uint16", "int32",
                  "int64")
 )
-_SUPPORTED_NAMES = ", ".join(str(dt) for dt in SUPPORTED_DTYPES)
+_SUPPORTED_NAMES = ", ".join(str(dt) for dt in SUPPORTED_DTYPES) + ", bfloat16 (ml_dtypes)"
+
+
+def supported(dtype: np.dtype[Any]) -> bool:
+    """Whether poolkit pools `dtype` (in any byte order: non-native data is converted)."""
+    if dtype.kind == "V":  # ml_dtypes.bfloat16 registers as a 2-byte void kind
+        return dtype.name == "bfloat16" and dtype.itemsize == 2 and dtype.fields is None
+    return dtype.fields is None and dtype.newbyteorder("=") in SUPPORTED_DTYPES
 
 #: Layout names per number of spatial axes: (channels-first, channels-last).
 LAYOUTS = {1: ("NCL", "NLC"), 2: ("NCHW", "NHWC"), 3: ("NCDHW", "NDHWC")}
@@ -99,7 +106,7 @@ def dtype_of(value: object, name: str) -> np.dtype[Any]:
         dtype = np.dtype(value)  # type: ignore[call-overload]
     except TypeError:
         raise TypeError(f"{name} must be a NumPy dtype, got {value!r}") from None
-    if dtype.newbyteorder("=") not in SUPPORTED_DTYPES:
+    if not supported(dtype):
         raise TypeError(f"{name} {dtype} is not supported; poolkit supports {_SUPPORTED_NAMES}")
     native: np.dtype[Any] = dtype.newbyteorder("=")
     return native
@@ -120,7 +127,7 @@ def as_array(x: object, name: str = "x") -> np.ndarray:
                 f"{name} must be an array or array-like of numbers, got {type(x).__name__}: {exc}"
             ) from None
     dtype = arr.dtype
-    if dtype.newbyteorder("=") not in SUPPORTED_DTYPES or dtype.fields is not None:
+    if not supported(dtype):
         raise TypeError(f"{name} has dtype {dtype}, which is not supported; "
                         f"poolkit supports {_SUPPORTED_NAMES}")
     if not dtype.isnative:

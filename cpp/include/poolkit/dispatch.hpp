@@ -10,7 +10,7 @@
 namespace poolkit {
 
 /// The element types poolkit pools; the Python dtype table maps onto these names.
-enum class DType : int { f16, f32, f64, i8, u8, i16, u16, i32, i64 };
+enum class DType : int { f16, bf16, f32, f64, i8, u8, i16, u16, i32, i64 };
 
 template <typename T>
 struct type_tag {
@@ -22,6 +22,7 @@ template <typename F>
 decltype(auto) dispatch(DType dtype, F&& f) {
   switch (dtype) {
     case DType::f16: return f(type_tag<float16_t>{});
+    case DType::bf16: return f(type_tag<bfloat16_t>{});
     case DType::f32: return f(type_tag<float>{});
     case DType::f64: return f(type_tag<double>{});
     case DType::i8: return f(type_tag<std::int8_t>{});

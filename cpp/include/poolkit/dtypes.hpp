@@ -14,9 +14,30 @@ namespace poolkit {
 /// AArch64 provide _Float16 without any instruction-set flag).
 using float16_t = _Float16;
 
-/// Floating types, float16_t included (std::is_floating_point is false for it in C++17).
+/// bfloat16, the layout of ml_dtypes.bfloat16: the upper half of a float32. It computes as
+/// float; converting back rounds to nearest even and keeps NaN a (quiet) NaN.
+struct bfloat16_t {
+  std::uint16_t bits;
+
+  bfloat16_t() = default;
+  explicit constexpr bfloat16_t(float f) noexcept : bits(round_from(f)) {}
+  constexpr operator float() const noexcept {
+    return __builtin_bit_cast(float, static_cast<std::uint32_t>(bits) << 16);
+  }
+
+ private:
+  static constexpr std::uint16_t round_from(float f) noexcept {
+    const std::uint32_t u = __builtin_bit_cast(std::uint32_t, f);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<std::uint16_t>((u >> 16) | 0x40u);
+    return static_cast<std::uint16_t>((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+  }
+};
+
+/// Floating types, the 16-bit ones included (std::is_floating_point is false for them).
 template <typename T>
-inline constexpr bool is_float_v = std::is_floating_point_v<T> || std::is_same_v<T, float16_t>;
+inline constexpr bool is_float_v = std::is_floating_point_v<T> ||
+                                   std::is_same_v<T, float16_t> ||
+                                   std::is_same_v<T, bfloat16_t>;
 
 namespace detail {
 
@@ -27,6 +48,7 @@ struct AccumOf {
 // Integers sum exactly: 8- and 16-bit values in int64 (2**47 taps cannot overflow it), wider
 // ones in 128 bits so that even a window over an entire int64 plane stays exact.
 template <> struct AccumOf<float16_t> { using type = float; };  // as PyTorch: float32 sums
+template <> struct AccumOf<bfloat16_t> { using type = float; };
 template <> struct AccumOf<std::int8_t> { using type = std::int64_t; };
 template <> struct AccumOf<std::uint8_t> { using type = std::int64_t; };
 template <> struct AccumOf<std::int16_t> { using type = std::int64_t; };
