@@ -9,8 +9,8 @@ that run the oracle in either layout.
 from __future__ import annotations
 
 import pathlib
-from fractions import Fraction
 import sys
+from fractions import Fraction
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -21,19 +21,58 @@ _HERE = str(pathlib.Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
-FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
 INT_DTYPES = tuple(
     np.dtype(t) for t in (np.int8, np.uint8, np.int16, np.uint16, np.int32, np.int64)
 )
 SUPPORTED_DTYPES = FLOAT_DTYPES + INT_DTYPES
 
 # The one tolerance table for floating average pooling (max and integer average are exact).
-# float32 may accumulate in float32: a window of up to 25 taps of standard-normal data keeps
-# the rounding error of the sum far below 1e-5.
+# Per dtype: (eps of the accumulation, relative size of the final rounding, atol). Summing n
+# taps errs by at most (n - 1) * u * sum|x| (u = eps / 2), the division and the final rounding
+# add u each; poolkit and the expected value may both err so: rtol = (n + 1) * eps, relative to
+# scale = the window's sum of |x| over the divisor. float16 and bfloat16 accumulate in float32
+# (API.md) and round once at the end, so two correct results may still be one ulp of the
+# result apart. atol is the dtype's smallest subnormal (one ulp of a subnormal result).
+_EPS32 = float(np.finfo(np.float32).eps)
 AVG_TOLERANCE = {
-    np.dtype(np.float32): {"rtol": 1e-5, "atol": 1e-5},
-    np.dtype(np.float64): {"rtol": 1e-12, "atol": 1e-12},
+    np.dtype(np.float16): (_EPS32, 2.0**-10, float(np.finfo(np.float16).smallest_subnormal)),
+    np.dtype(np.float32): (_EPS32, 0.0, float(np.finfo(np.float32).smallest_subnormal)),
+    np.dtype(np.float64): (
+        float(np.finfo(np.float64).eps), 0.0, float(np.finfo(np.float64).smallest_subnormal)),
 }
+try:
+    import ml_dtypes
+
+    BFLOAT16: Any = np.dtype(ml_dtypes.bfloat16)
+    _BF16_TINY = float(ml_dtypes.finfo(BFLOAT16).smallest_subnormal)
+    AVG_TOLERANCE[BFLOAT16] = (_EPS32, 2.0**-7, _BF16_TINY)
+except ImportError:  # bfloat16 is tested where ml_dtypes is installed (the `test` extra)
+    BFLOAT16 = None
+
+
+def avg_tolerance(dtype: Any, taps: int) -> tuple[float, float]:
+    """(rtol, atol) of a float average over windows of at most `taps` taps: the error bound is
+    rtol * scale + atol, scale being the window's sum of |x| over the divisor."""
+    eps, ulp, atol = AVG_TOLERANCE[np.dtype(dtype)]
+    return (taps + 1) * eps + ulp, atol
+
+
+def assert_avg_within(actual: np.ndarray, expected: np.ndarray, scale: np.ndarray,
+                      taps: int, what: str = "") -> None:
+    """Float average: NaN and infinities exactly, finite values within avg_tolerance."""
+    assert actual.dtype == expected.dtype and actual.shape == expected.shape, what
+    got, want = actual.astype(np.float64), expected.astype(np.float64)
+    finite = np.isfinite(want)
+    np.testing.assert_array_equal(got[~finite], want[~finite], err_msg=what)
+    rtol, atol = avg_tolerance(actual.dtype, taps)
+    with np.errstate(invalid="ignore"):  # inf - inf where non-finite values were compared
+        err = np.abs(got - want)
+    bad = finite & ~(err <= rtol * np.abs(scale) + atol)
+    assert not bad.any(), (
+        f"{int(bad.sum())} elements beyond rtol={rtol:.3g}*scale+atol: got "
+        f"{got[bad][:5]}, want {want[bad][:5]} {what}")
+
 
 LAYOUTS = ("NCHW", "NHWC")
 
@@ -42,15 +81,20 @@ def dtype_id(dtype: Any) -> str:
     return np.dtype(dtype).name
 
 
-def assert_avg_close(actual: np.ndarray, expected: np.ndarray, dtype: Any) -> None:
-    """Float average: the tolerance table; integer average: exact."""
-    dtype = np.dtype(dtype)
-    assert actual.dtype == dtype
-    assert actual.shape == np.shape(expected)
-    if dtype in AVG_TOLERANCE:
-        np.testing.assert_allclose(actual, expected, **AVG_TOLERANCE[dtype])
-    else:
-        np.testing.assert_array_equal(actual, np.asarray(expected))
+def assert_avg_close(actual: np.ndarray, expected: np.ndarray, x: Any, kernel_size: Any,
+                     *args: Any, **kwargs: Any) -> None:
+    """poolkit's average `actual` against the oracle's `expected` for input `x` pooled with
+    `kernel_size, *args, **kwargs` (oracle_avg's arguments): integers exactly, floats within
+    the tolerance table, scaled by the oracle's average of |x| with the same arguments."""
+    x = np.asarray(x)
+    assert actual.dtype == expected.dtype, (actual.dtype, expected.dtype)
+    if actual.dtype.kind in "iu":
+        np.testing.assert_array_equal(actual, expected)
+        return
+    magnitude = np.abs(x.astype(np.float64))
+    scale = oracle_avg(magnitude, kernel_size, *args, **kwargs)
+    taps = int(np.prod(np.broadcast_to(kernel_size, (2,))))
+    assert_avg_within(actual, expected, scale, taps)
 
 
 # ----------------------------------------------------------------------------------------
@@ -112,7 +156,9 @@ def window_id(
 
     def part(v: Any) -> str:
         if isinstance(v, (tuple, list)):
-            return "x".join(":".join(map(str, p)) if isinstance(p, (tuple, list)) else str(p) for p in v)
+            return "x".join(
+                ":".join(map(str, p)) if isinstance(p, (tuple, list)) else str(p) for p in v
+            )
         return str(v)
 
     s = "def" if stride is None else part(stride)
@@ -231,8 +277,8 @@ def brute_avg_plane(
     for oy, ys in enumerate(rows):
         row = []
         for ox, xs in enumerate(cols):
-            total = sum(int(plane[y, x]) if plane.dtype.kind in "iu" else Fraction(float(plane[y, x]))
-                        for y in ys for x in xs)
+            exact = int if plane.dtype.kind in "iu" else (lambda v: Fraction(float(v)))
+            total = sum(exact(plane[y, x]) for y in ys for x in xs)
             if divisor_override is not None:
                 divisor = divisor_override
             elif count_include_pad:
@@ -248,7 +294,10 @@ def brute_avg_plane(
 def round_to_int_dtype(values: Any, dtype: Any) -> np.ndarray:
     """Fractions rounded to the nearest integer (ties to even), saturated to `dtype`."""
     info = np.iinfo(dtype)
-    flat = [min(max(round(Fraction(v)), int(info.min)), int(info.max)) for v in np.ravel(np.asarray(values, dtype=object))]
+    flat = [
+        min(max(round(Fraction(v)), int(info.min)), int(info.max))
+        for v in np.ravel(np.asarray(values, dtype=object))
+    ]
     return np.array(flat, dtype=dtype).reshape(np.shape(values))
 
 

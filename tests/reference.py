@@ -21,7 +21,9 @@ from numpy.lib.stride_tricks import sliding_window_view
 Pairs = Sequence[Tuple[int, int]]
 
 
-def output_length(L: int, k: int, s: int, pad_before: int, pad_after: int, d: int, ceil_mode: bool) -> int:
+def output_length(
+    L: int, k: int, s: int, pad_before: int, pad_after: int, d: int, ceil_mode: bool
+) -> int:
     """Number of windows along one axis (PyTorch's rule, including its ceil_mode rule).
 
     Raises ValueError when fewer than one window fits.
@@ -112,7 +114,9 @@ def _windows(a: np.ndarray, n: int, outs, kernel_size, stride, dilation) -> np.n
     return view[picks]
 
 
-def _pad_spatial(a: np.ndarray, n: int, padding: Pairs, outs, kernel_size, stride, dilation, fill) -> np.ndarray:
+def _pad_spatial(
+    a: np.ndarray, n: int, padding: Pairs, outs, kernel_size, stride, dilation, fill
+) -> np.ndarray:
     """Copy of `a` padded with `fill` on its last n axes: `before` in front, and behind enough
     for the last window (ceil_mode overhang included). Position p of the input is at p + before."""
     lead = a.shape[: a.ndim - n]
@@ -120,7 +124,9 @@ def _pad_spatial(a: np.ndarray, n: int, padding: Pairs, outs, kernel_size, strid
     for L, (pb, pa), o, k, s, d in zip(a.shape[-n:], padding, outs, kernel_size, stride, dilation):
         shape.append(max(pb + L + pa, (o - 1) * s + d * (k - 1) + 1))
     padded = np.full(shape, fill, dtype=a.dtype)
-    inner = (slice(None),) * len(lead) + tuple(slice(pb, pb + L) for (pb, _), L in zip(padding, a.shape[-n:]))
+    inner = (slice(None),) * len(lead) + tuple(
+        slice(pb, pb + L) for (pb, _), L in zip(padding, a.shape[-n:])
+    )
     padded[inner] = a
     return padded
 
@@ -156,8 +162,17 @@ def max_pool(
     xc = _channels_first(x, n, channels_last)
     spatial, outs, _ = _geometry(xc, n, kernel_size, stride, padding, dilation, ceil_mode)
 
-    values = _windows(_pad_spatial(xc, n, padding, outs, kernel_size, stride, dilation, 0), n, outs, kernel_size, stride, dilation)
-    valid_plane = _pad_spatial(np.ones(spatial, dtype=bool), n, padding, outs, kernel_size, stride, dilation, False)
+    values = _windows(
+        _pad_spatial(xc, n, padding, outs, kernel_size, stride, dilation, 0),
+        n,
+        outs,
+        kernel_size,
+        stride,
+        dilation,
+    )
+    valid_plane = _pad_spatial(
+        np.ones(spatial, dtype=bool), n, padding, outs, kernel_size, stride, dilation, False
+    )
     valid = _windows(valid_plane, n, outs, kernel_size, stride, dilation)
 
     taps = math.prod(kernel_size)
@@ -185,7 +200,9 @@ def max_pool(
         pos = out_coords[axis] * stride[axis] - padding[axis][0] + tap_coords[axis] * dilation[axis]
         assert ((0 <= pos) & (pos < spatial[axis])).all()
         flat = flat * spatial[axis] + pos
-    return _back_to_layout(best.astype(x.dtype), n, channels_last), _back_to_layout(flat, n, channels_last)
+    return _back_to_layout(best.astype(x.dtype), n, channels_last), _back_to_layout(
+        flat, n, channels_last
+    )
 
 
 def _round_half_even(num: int, den: int) -> int:
@@ -224,7 +241,14 @@ def avg_pool(
     is_float = x.dtype.kind == "f"
     wide = xc.astype(np.float64) if is_float else xc.astype(object)
     fill = 0.0 if is_float else 0
-    windows = _windows(_pad_spatial(wide, n, padding, outs, kernel_size, stride, dilation, fill), n, outs, kernel_size, stride, dilation)
+    windows = _windows(
+        _pad_spatial(wide, n, padding, outs, kernel_size, stride, dilation, fill),
+        n,
+        outs,
+        kernel_size,
+        stride,
+        dilation,
+    )
     # inf + -inf is NaN and a float16 result may overflow to inf: intended, not warned about.
     with np.errstate(invalid="ignore", over="ignore"):
         sums = windows.sum(axis=tuple(range(windows.ndim - n, windows.ndim)))

@@ -10,12 +10,15 @@ import pytest
 
 import poolkit as pk
 from conftest import (
+    BFLOAT16,
     INT_DTYPES,
     SUPPORTED_DTYPES,
     brute_avg_plane,
     brute_max_plane,
     dtype_id,
+    assert_avg_within,
     normalise,
+    oracle_avg,
     oracle_max,
     random_input,
     round_to_int_dtype,
@@ -152,4 +155,58 @@ def test_integer_avg_at_the_extremes(dtype, rng):
         got = pk.avg_pool2d(x, k, s, p, ceil, cip, div)
         kk, ss, pads, dd = normalise(x.shape, k, s, p, 1)
         want = round_to_int_dtype(brute_avg_plane(x, kk, ss, pads, dd, ceil, cip, div), dtype)
-        np.testing.assert_array_equal(got, want, err_msg=f"k{k}-s{s}-p{p}-ceil{ceil}-cip{cip}-div{div}")
+        case = f"k{k}-s{s}-p{p}-ceil{ceil}-cip{cip}-div{div}"
+        np.testing.assert_array_equal(got, want, err_msg=case)
+
+
+needs_bfloat16 = pytest.mark.skipif(BFLOAT16 is None, reason="ml_dtypes is not installed")
+
+BF16_WINDOWS = [  # (kernel_size, stride, padding, dilation, ceil_mode)
+    (2, None, 0, 1, False),
+    (3, 2, 1, 1, True),
+    ((3, 2), 1, ((0, 2), (1, 0)), (2, 1), False),
+]
+
+
+def _bf16_input(rng):
+    x = rng.integers(-4, 5, size=(2, 3, 9, 8)).astype(np.float32) / 4  # ties, exact in bf16
+    x[0, 0, 2, 3] = np.nan
+    x[1, 2, 0, 0] = -np.inf
+    x[1, 1] += rng.standard_normal((9, 8)).astype(np.float32)
+    return x.astype(BFLOAT16)
+
+
+@needs_bfloat16
+@pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
+@pytest.mark.parametrize("window", BF16_WINDOWS, ids=str)
+def test_bfloat16_against_oracle(window, layout, rng):
+    k, s, p, d, ceil = window
+    x = _bf16_input(rng)
+    if layout == "NHWC":
+        x = np.ascontiguousarray(np.moveaxis(x, 1, -1))
+    v, i = pk.max_pool2d(x, k, s, p, d, ceil, True, layout=layout)
+    want_v, want_i = oracle_max(x.astype(np.float32), k, s, p, d, ceil, layout)
+    assert v.dtype == BFLOAT16
+    np.testing.assert_array_equal(v.astype(np.float32), want_v)  # bfloat16 -> float32 is exact
+    np.testing.assert_array_equal(i, want_i)
+    x64 = x.astype(np.float64)
+    a = pk.avg_pool2d(x, k, s, p, ceil, dilation=d, layout=layout)
+    want_a = oracle_avg(x64, k, s, p, ceil, dilation=d, layout=layout).astype(BFLOAT16)
+    scale = oracle_avg(np.abs(x64), k, s, p, ceil, dilation=d, layout=layout)
+    assert_avg_within(a, want_a, scale, int(np.prod(np.broadcast_to(k, (2,)))))
+
+
+@needs_bfloat16
+def test_bfloat16_matches_torch(rng):
+    torch = pytest.importorskip("torch")
+    x = _bf16_input(rng)
+    t = torch.from_numpy(x.astype(np.float32)).to(torch.bfloat16)
+    v, i = pk.max_pool2d(x, 3, 2, 1, return_indices=True)
+    tv, ti = torch.nn.functional.max_pool2d(t, 3, 2, 1, return_indices=True)
+    np.testing.assert_array_equal(v.astype(np.float32), tv.float().numpy())
+    finite = ~np.isnan(v.astype(np.float32))  # NaN windows: first NaN (poolkit), last (torch)
+    np.testing.assert_array_equal(i[finite], ti.numpy()[finite])
+    a = pk.avg_pool2d(x, 3, 1, 1, count_include_pad=False)
+    ta = torch.nn.functional.avg_pool2d(t, 3, 1, 1, count_include_pad=False)
+    scale = oracle_avg(np.abs(x.astype(np.float64)), 3, 1, 1, count_include_pad=False)
+    assert_avg_within(a, ta.float().numpy().astype(BFLOAT16), scale, 9)

@@ -144,7 +144,9 @@ SAME_CASES = [
 ]
 
 
-@pytest.mark.parametrize("length, k, s, d", SAME_CASES, ids=[f"L{a}-k{b}-s{c}-d{e}" for a, b, c, e in SAME_CASES])
+@pytest.mark.parametrize(
+    "length, k, s, d", SAME_CASES, ids=[f"L{a}-k{b}-s{c}-d{e}" for a, b, c, e in SAME_CASES]
+)
 def test_same_gives_ceil_length_over_stride(length, k, s, d):
     shape = (2, length, 6)
     pads = normalise((length, 6), (k, 1), (s, 1), "same", (d, 1))[2]
@@ -199,7 +201,10 @@ COST_CASES = [
 @pytest.mark.parametrize(
     "shape, layout, k, s, p, d, ceil_mode",
     COST_CASES,
-    ids=[f"{'x'.join(map(str, c[0]))}-{c[1]}-" + window_id(*c[2:6], "ceil" if c[6] else "") for c in COST_CASES],
+    ids=[
+        f"{'x'.join(map(str, c[0]))}-{c[1]}-" + window_id(*c[2:6], "ceil" if c[6] else "")
+        for c in COST_CASES
+    ],
 )
 def test_pool_cost(shape, layout, k, s, p, d, ceil_mode, dtype, mode):
     cost = pk.pool_cost(shape, k, s, p, d, ceil_mode, mode=mode, dtype=dtype, layout=layout)

@@ -31,7 +31,9 @@ AVG_ARGS = [
     pytest.param((2, 1, 1, False, True, 3), {}, id="k2-s1-p1-div3-positional"),
     pytest.param(((2, 3),), dict(stride=(1, 2), padding=(1, 0)), id="k2x3-s1x2-p1x0"),
     pytest.param((3,), dict(stride=1, padding=1, dilation=2), id="k3-s1-p1-d2"),
-    pytest.param((3,), dict(stride=2, padding="same", count_include_pad=False), id="k3-s2-psame-nocip"),
+    pytest.param(
+        (3,), dict(stride=2, padding="same", count_include_pad=False), id="k3-s2-psame-nocip"
+    ),
     pytest.param((2,), dict(divisor_override=7, ceil_mode=True, stride=3), id="k2-s3-ceil-div7"),
 ]
 
@@ -42,7 +44,9 @@ def _functional_max_kwargs(args, kwargs):
 
 
 def _functional_avg_kwargs(args, kwargs):
-    names = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override")
+    names = (
+        "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"
+    )
     return {**dict(zip(names, args)), **kwargs}
 
 
@@ -124,7 +128,9 @@ REPR_AVG = [
     pytest.param((3,), {}, id="k3"),
     pytest.param((3,), dict(stride=2, padding=1), id="k3-s2-p1"),
     pytest.param(((2, 3),), dict(stride=(1, 2)), id="k2x3-s1x2"),
-    pytest.param((2,), dict(ceil_mode=True, count_include_pad=False, divisor_override=3), id="k2-flags"),
+    pytest.param(
+        (2,), dict(ceil_mode=True, count_include_pad=False, divisor_override=3), id="k2-flags"
+    ),
 ]
 
 

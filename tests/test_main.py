@@ -11,7 +11,9 @@ import pytest
 
 import poolkit as pk
 
-BUILD_KEYS = ("version", "compiler", "openmp", "openmp_version", "simd", "simd_active", "max_threads")
+BUILD_KEYS = (
+    "version", "compiler", "openmp", "openmp_version", "simd", "simd_active", "max_threads"
+)
 
 # The chapter's printed results, in the order the chapter prints them.
 CHAPTER_RESULTS = [
@@ -26,8 +28,9 @@ CHAPTER_RESULTS = [
 
 @pytest.fixture(scope="module")
 def main_output():
-    proc = subprocess.run([sys.executable, "-m", "poolkit"], capture_output=True, text=True, timeout=300)
-    return proc
+    return subprocess.run(
+        [sys.executable, "-m", "poolkit"], capture_output=True, text=True, timeout=300
+    )
 
 
 def test_main_exits_zero(main_output):
@@ -41,12 +44,9 @@ def test_main_prints_build_info(main_output):
     assert pk.build_info()["version"] in main_output.stdout
 
 
-def _contains_run(numbers, run):
-    return any(numbers[i : i + len(run)] == run for i in range(len(numbers) - len(run) + 1))
-
-
 def test_main_prints_the_chapters_results(main_output):
-    numbers = [float(t) for t in re.findall(r"-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?", main_output.stdout)]
+    number = r"-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?"
+    numbers = [float(t) for t in re.findall(number, main_output.stdout)]
     position = 0
     for run in CHAPTER_RESULTS:
         # each result appears, after the previous one

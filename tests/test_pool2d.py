@@ -9,7 +9,6 @@ import pytest
 
 import poolkit as pk
 from conftest import (
-    AVG_TOLERANCE,
     FLOAT_DTYPES,
     INT_DTYPES,
     LAYOUTS,
@@ -105,6 +104,11 @@ def check_max(x, layout, k, s, p, d, ceil):
     np.testing.assert_array_equal(idx, want_i)
 
 
+def random_ties_or_not(shape, dtype, rng):
+    """Half of the inputs draw from a few values, so that windows hold ties."""
+    return random_input(shape, dtype, rng, ties=bool(rng.random() < 0.5))
+
+
 @pytest.mark.parametrize("window", WINDOWS, ids=WINDOW_IDS)
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("dtype", SUPPORTED_DTYPES, ids=dtype_id)
@@ -113,10 +117,6 @@ def test_max_pool2d(dtype, layout, window, rng):
     leading = _leading_for(layout, WINDOWS.index(window) + SUPPORTED_DTYPES.index(np.dtype(dtype)))
     x = random_ties_or_not(layout_shape(leading, h, w, layout), dtype, rng)
     check_max(x, layout, k, s, p, d, ceil)
-
-
-def random_ties_or_not(shape, dtype, rng):
-    return random_input(shape, dtype, rng, ties=bool(rng.random() < 0.5))
 
 
 @pytest.mark.slow
@@ -138,14 +138,15 @@ def test_leading_axes_and_layouts_agree(layout, leading, rng):
     for args in [(3, 2, 1, 1, False), ((2, 3), (1, 2), ((0, 1), (1, 1)), (2, 1), True)]:
         v, i = pk.max_pool2d(xl, *args, return_indices=True, layout=layout)
         v_ref, i_ref = pk.max_pool2d(x, *args, return_indices=True)
-        if layout == "NHWC" and leading:
+        if layout == "NHWC":
             v, i = np.moveaxis(v, -1, -3), np.moveaxis(i, -1, -3)
         np.testing.assert_array_equal(v, v_ref)
         np.testing.assert_array_equal(i, i_ref)
         check_max(xl, layout, *args)
         a = pk.avg_pool2d(xl, args[0], args[1], args[2], args[4], dilation=args[3], layout=layout)
         want = oracle_avg(xl, args[0], args[1], args[2], args[4], True, None, args[3], layout)
-        assert_avg_close(a, want, np.float32)
+        assert_avg_close(a, want, xl, args[0], args[1], args[2], args[4], True, None, args[3],
+                         layout)
 
 
 # --- NaN, ties, -inf ----------------------------------------------------------------------
@@ -182,7 +183,12 @@ def test_nan_propagates_first_nan_index(dtype, layout, window, rng):
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=dtype_id)
 def test_nan_after_the_maximum_still_wins(dtype):
     """A NaN behind a larger value and a NaN in front of one both give NaN, at the NaN."""
-    for plane in ([[5.0, np.nan], [1.0, 2.0]], [[np.nan, 5.0], [np.inf, np.nan]], [[1.0, 2.0], [3.0, np.nan]]):
+    planes_2x2 = (
+        [[5.0, np.nan], [1.0, 2.0]],
+        [[np.nan, 5.0], [np.inf, np.nan]],
+        [[1.0, 2.0], [3.0, np.nan]],
+    )
+    for plane in planes_2x2:
         x = np.array(plane, dtype=dtype)
         v, i = pk.max_pool2d(x, 2, return_indices=True)
         assert np.isnan(v[0, 0])
@@ -241,19 +247,24 @@ def _avg_id(v):
 def check_avg(x, layout, k, s, p, d, ceil, cip, div):
     got = pk.avg_pool2d(x, k, s, p, ceil, cip, div, dilation=d, layout=layout)
     want = oracle_avg(x, k, s, p, ceil, cip, div, d, layout)
-    assert_avg_close(got, want, x.dtype)
+    assert_avg_close(got, want, x, k, s, p, ceil, cip, div, d, layout)
 
 
 # The default run covers every (layout, window, variant) once, rotating through the dtypes,
 # and every (dtype, variant) on a few windows; the slow run is the full product.
+def _avg_case(layout_index, window_index, variant_index):
+    rotation = window_index + variant_index + 3 * layout_index
+    dtype = SUPPORTED_DTYPES[rotation % len(SUPPORTED_DTYPES)]
+    layout, variant = LAYOUTS[layout_index], AVG_VARIANTS[variant_index]
+    case_id = f"{dtype_id(dtype)}-{layout}-{WINDOW_IDS[window_index]}-{_avg_id(variant)}"
+    return pytest.param(dtype, layout, WINDOWS[window_index], variant, id=case_id)
+
+
 AVG_CASES = [
-    pytest.param(
-        SUPPORTED_DTYPES[(i + j + 3 * l) % len(SUPPORTED_DTYPES)], layout, window, variant,
-        id=f"{dtype_id(SUPPORTED_DTYPES[(i + j + 3 * l) % len(SUPPORTED_DTYPES)])}-{layout}-{WINDOW_IDS[i]}-{_avg_id(variant)}",
-    )
-    for l, layout in enumerate(LAYOUTS)
-    for i, window in enumerate(WINDOWS)
-    for j, variant in enumerate(AVG_VARIANTS)
+    _avg_case(l, i, j)
+    for l in range(len(LAYOUTS))
+    for i in range(len(WINDOWS))
+    for j in range(len(AVG_VARIANTS))
 ]
 
 
@@ -310,7 +321,10 @@ def test_integer_avg_rounds_ties_to_even(dtype, variant, window, rng):
 
 @pytest.mark.parametrize(
     "values, expected_mean",
-    [([1, 2], 2), ([2, 3], 2), ([-1, -2], -2), ([-2, -3], -2), ([0, 1], 0), ([5, 6], 6), ([1, 1], 1), ([1, 4], 2)],
+    [
+        ([1, 2], 2), ([2, 3], 2), ([-1, -2], -2), ([-2, -3], -2),
+        ([0, 1], 0), ([5, 6], 6), ([1, 1], 1), ([1, 4], 2),
+    ],
     ids=lambda v: "+".join(map(str, v)) if isinstance(v, list) else f"mean{v}",
 )
 @pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64], ids=dtype_id)
@@ -350,8 +364,7 @@ def test_float_avg_with_nan_and_inf(dtype, rng):
     want = oracle_avg(x, 3, 2, 1)
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
     np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
-    finite = np.isfinite(want)
-    np.testing.assert_allclose(got[finite], want[finite], **AVG_TOLERANCE[np.dtype(dtype)])
+    assert_avg_close(got, want, x, 3, 2, 1)
 
 
 # --- empty batch ---------------------------------------------------------------------------
@@ -380,4 +393,5 @@ def test_empty_batch(shape, layout, out_shape, dtype):
     assert v.dtype == dtype and i.dtype == np.int64
     a = pk.avg_pool2d(x, 2, layout=layout)
     assert a.shape == out_shape and a.dtype == dtype
-    assert pk.max_pool2d(x, 3, 2, 1, layout=layout).shape == pk.output_shape(shape, 3, 2, 1, layout=layout)
+    want = pk.output_shape(shape, 3, 2, 1, layout=layout)
+    assert pk.max_pool2d(x, 3, 2, 1, layout=layout).shape == want

@@ -30,7 +30,9 @@ def window(n, kernel_size, stride=None, padding=0, dilation=1):
     return k, s, p, as_tuple(dilation)
 
 
-def maxp(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, channels_last=False, n=2):
+def maxp(
+    x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, channels_last=False, n=2
+):
     k, s, p, d = window(n, kernel_size, stride, padding, dilation)
     return R.max_pool(x, k, s, p, d, ceil_mode, channels_last=channels_last)
 
@@ -48,7 +50,9 @@ def avgp(
     n=2,
 ):
     k, s, p, d = window(n, kernel_size, stride, padding, dilation)
-    return R.avg_pool(x, k, s, p, d, ceil_mode, count_include_pad, divisor_override, channels_last=channels_last)
+    return R.avg_pool(
+        x, k, s, p, d, ceil_mode, count_include_pad, divisor_override, channels_last=channels_last
+    )
 
 
 def check(got, expected, dtype):
@@ -209,8 +213,16 @@ def test_max_asymmetric_padding_and_layouts():
     # Channels last: same numbers, channel axis last, indices still flat into H*W.
     x = np.concatenate([X16, X16 + 1], axis=1).transpose(0, 2, 3, 1)
     values, indices = maxp(x, 3, 2, 1, channels_last=True)
-    check(values, np.array([[[[5, 7], [13, 15]], [[6, 8], [14, 16]]]]).transpose(0, 2, 3, 1), np.float32)
-    check(indices, np.array([[[[5, 7], [13, 15]], [[5, 7], [13, 15]]]]).transpose(0, 2, 3, 1), np.int64)
+    check(
+        values,
+        np.array([[[[5, 7], [13, 15]], [[6, 8], [14, 16]]]]).transpose(0, 2, 3, 1),
+        np.float32,
+    )
+    check(
+        indices,
+        np.array([[[[5, 7], [13, 15]], [[5, 7], [13, 15]]]]).transpose(0, 2, 3, 1),
+        np.int64,
+    )
 
 
 def test_dilation_steps_the_taps():
@@ -327,9 +339,15 @@ def test_avg_int64_is_exact():
 def test_avg_integer_saturates_with_divisor_override():
     x = np.array([[100, 100, -100, -100, 60, 60]], dtype=np.int8)
     check(avgp(x, (1, 2), divisor_override=1), [[127, -128, 120]], np.int8)
-    check(avgp(np.array([[200, 200, 0, 1]], dtype=np.uint8), (1, 2), divisor_override=1), [[255, 1]], np.uint8)
+    check(
+        avgp(np.array([[200, 200, 0, 1]], dtype=np.uint8), (1, 2), divisor_override=1),
+        [[255, 1]],
+        np.uint8,
+    )
     big = 2**63 - 1
-    check(avgp(np.array([[big, big]], dtype=np.int64), (1, 2), divisor_override=1), [[big]], np.int64)
+    check(
+        avgp(np.array([[big, big]], dtype=np.int64), (1, 2), divisor_override=1), [[big]], np.int64
+    )
 
 
 def test_avg_integer_count_include_pad_false():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import poolkit as pk
-from conftest import assert_avg_close, oracle_avg, oracle_max
+from conftest import assert_avg_close, dtype_id, oracle_avg, oracle_max
 
 # (kernel_size, stride, padding, dilation, ceil_mode)
 CALLS = [
@@ -35,7 +35,9 @@ def check(x, layout="NCHW", calls=CALLS):
         np.testing.assert_array_equal(v, want_v)
         np.testing.assert_array_equal(i, want_i)
         a = pk.avg_pool2d(x, k, s, p, ceil, dilation=d, layout=layout)
-        assert_avg_close(a.astype(ref.dtype), oracle_avg(ref, k, s, p, ceil, dilation=d, layout=layout), ref.dtype)
+        want_a = oracle_avg(ref, k, s, p, ceil, dilation=d, layout=layout)
+        assert_avg_close(a.astype(ref.dtype), want_a, ref, k, s, p, ceil, dilation=d,
+                         layout=layout)
     np.testing.assert_array_equal(np.asarray(x), snapshot)
 
 
@@ -82,7 +84,7 @@ def test_nhwc_views(view, rng):
     check(x, "NHWC")
 
 
-@pytest.mark.parametrize("dtype", [">f4", ">f8", ">i2", ">u2", ">i4", ">i8"])
+@pytest.mark.parametrize("dtype", [">f2", ">f4", ">f8", ">i2", ">u2", ">i4", ">i8"])
 @pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
 def test_big_endian(dtype, layout, rng):
     x = (rng.standard_normal((2, 3, 7, 8)) * 100).astype(dtype)
@@ -90,7 +92,9 @@ def test_big_endian(dtype, layout, rng):
     check(x, layout)
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int16, np.int32, np.int64])
+@pytest.mark.parametrize(
+    "dtype", [np.float16, np.float32, np.float64, np.int16, np.int32, np.int64], ids=dtype_id
+)
 def test_unaligned(dtype, rng):
     dtype = np.dtype(dtype)
     shape = (2, 3, 7, 8)
@@ -150,7 +154,8 @@ def test_numpy_integer_window_arguments(scalar, rng):
     want, _ = oracle_max(x, (2, 3), (1, 2), ((0, 1), (1, 0)), (2, 1))
     np.testing.assert_array_equal(got, want)
     got = pk.avg_pool2d(x, s(3), s(2), s(1), divisor_override=s(4))
-    assert_avg_close(got, oracle_avg(x, 3, 2, 1, divisor_override=4), x.dtype)
+    assert_avg_close(got, oracle_avg(x, 3, 2, 1, divisor_override=4), x, 3, 2, 1,
+                     divisor_override=4)
     assert pk.output_shape(x.shape, s(3), s(2), s(1)) == got.shape
     assert pk.MaxPool2d(s(3), s(2), s(1))(x).shape == got.shape
 

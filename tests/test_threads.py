@@ -27,11 +27,13 @@ def restore_threads():
 def run_all(x, layout):
     """Every kernel on `x`, as raw bytes."""
     results = []
-    for k, s, p, d, ceil in [(3, 2, 1, 1, True), (2, 1, "same", 2, False), ((2, 3), None, 0, 1, False)]:
+    windows = [(3, 2, 1, 1, True), (2, 1, "same", 2, False), ((2, 3), None, 0, 1, False)]
+    for k, s, p, d, ceil in windows:
         v, i = pk.max_pool2d(x, k, s, p, d, ceil, True, layout=layout)
         results += [v.tobytes(), i.tobytes()]
         for cip, div in [(True, None), (False, None), (True, 5)]:
-            results.append(pk.avg_pool2d(x, k, s, p, ceil, cip, div, dilation=d, layout=layout).tobytes())
+            a = pk.avg_pool2d(x, k, s, p, ceil, cip, div, dilation=d, layout=layout)
+            results.append(a.tobytes())
     return results
 
 
@@ -46,7 +48,9 @@ SHAPES = [
 
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
-@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int8, np.int64], ids=dtype_id)
+@pytest.mark.parametrize(
+    "dtype", [np.float16, np.float32, np.float64, np.int8, np.int64], ids=dtype_id
+)
 def test_bitwise_identical_for_every_thread_count(dtype, layout, shape, rng):
     leading, h, w = shape
     if layout == "NHWC" and not leading:

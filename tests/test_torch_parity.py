@@ -13,15 +13,16 @@ reference.py:
 - Max pooling indices of a window holding a NaN come from the oracle: API.md returns the first
   NaN's index, PyTorch the last one.
 - dtypes PyTorch does not run (probed below) go to the oracle.
-- Windows holding no input element are a ValueError in poolkit; PyTorch returns -inf and
-  out-of-range indices there. The sweep never draws them; dedicated tests below do.
+- Windows holding no input element are a ValueError in poolkit; PyTorch returns -inf there,
+  with an index that is no tap of the window. The sweep never draws them; dedicated tests
+  below do.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 import pytest
@@ -31,11 +32,13 @@ import torch.nn.functional as F  # noqa: E402
 
 import poolkit as pk  # noqa: E402
 import reference as R  # noqa: E402
+from conftest import assert_avg_within  # noqa: E402
 
 # The main sweep; float16 (also in API.md) has a sweep of its own, so that a missing float16
 # path does not hide everything else.
 DTYPES = tuple(
-    np.dtype(t) for t in (np.float32, np.float64, np.int8, np.uint8, np.int16, np.uint16, np.int32, np.int64)
+    np.dtype(t)
+    for t in (np.float32, np.float64, np.int8, np.uint8, np.int16, np.uint16, np.int32, np.int64)
 )
 FLOAT16 = np.dtype(np.float16)
 FLOAT_DTYPES = tuple(t for t in DTYPES if t.kind == "f")
@@ -45,23 +48,8 @@ OPS = ("max", "avg")
 K_MAX, S_MAX, D_MAX, L_MAX = 5, 4, 3, 12  # kernel, stride, dilation per axis; H and W
 MAX_TAPS = K_MAX * K_MAX
 
-# Float average pooling: |poolkit - expected| <= rtol * scale + atol per element, where scale is
-# the window's sum of |x| over the divisor (the oracle run on |x| in float64). Summing n taps in
-# the dtype's precision errs by at most (n - 1) * u * sum|x| (u = eps / 2), the division and the
-# final rounding add u each; poolkit and the expected value can both err that way, so
-# rtol = 2 * (n + 1) * u = (MAX_TAPS + 1) * eps. float16 accumulates in float32 (API.md) and is
-# rounded once at the end, so two correct results can still be one float16 ulp apart:
-# 2**-10 relative. atol is the dtype's smallest subnormal (one ulp of a subnormal result).
-# Max pooling and integer average pooling are compared exactly.
-_EPS32 = float(np.finfo(np.float32).eps)
-AVG_TOLERANCE = {
-    FLOAT16: ((MAX_TAPS + 1) * _EPS32 + 2.0**-10, float(np.finfo(np.float16).smallest_subnormal)),
-    np.dtype(np.float32): ((MAX_TAPS + 1) * _EPS32, float(np.finfo(np.float32).smallest_subnormal)),
-    np.dtype(np.float64): (
-        (MAX_TAPS + 1) * float(np.finfo(np.float64).eps),
-        float(np.finfo(np.float64).smallest_subnormal),
-    ),
-}
+# Float average pooling is compared with conftest's one tolerance table (avg_tolerance) for
+# windows of up to MAX_TAPS taps; max pooling and integer average pooling exactly.
 
 
 def _torch_runs(op: str, dtype: np.dtype, layout: str) -> bool:
@@ -83,7 +71,12 @@ def _torch_runs(op: str, dtype: np.dtype, layout: str) -> bool:
 # uint8 only while C*H*W fits the dtype itself (it checks that its indices fit the scalar
 # type), hence the probe on the largest input the sweep draws; avg_pool2d runs float16,
 # float32, float64 and int64 only (int8, uint8, int16, uint16, int32: "not implemented").
-TORCH_RUNS = {(op, t, lay): _torch_runs(op, t, lay) for op in OPS for t in DTYPES + (FLOAT16,) for lay in LAYOUTS}
+TORCH_RUNS = {
+    (op, t, lay): _torch_runs(op, t, lay)
+    for op in OPS
+    for t in DTYPES + (FLOAT16,)
+    for lay in LAYOUTS
+}
 
 
 # ----------------------------------------------------------------------------------------
@@ -120,7 +113,9 @@ class Case:
     torch: bool = field(default=False)
 
     def describe(self) -> str:
-        args = ", ".join(["x"] + [repr(a) for a in self.args] + [f"{k}={v!r}" for k, v in self.kwargs.items()])
+        args = ", ".join(
+            ["x"] + [repr(a) for a in self.args] + [f"{k}={v!r}" for k, v in self.kwargs.items()]
+        )
         return (
             f"case {self.index} (regenerate with test_torch_parity.draw({self.index}"
             f"{', float16=True' if self.data.dtype == FLOAT16 else ''})): "
@@ -175,7 +170,9 @@ def _geometry_ok(spatial, k, s, pads, d, ceil_mode) -> bool:
     return True
 
 
-def random_values(rng: np.random.Generator, shape: Tuple[int, ...], dtype: np.dtype) -> Tuple[np.ndarray, str]:
+def random_values(
+    rng: np.random.Generator, shape: Tuple[int, ...], dtype: np.dtype
+) -> Tuple[np.ndarray, str]:
     """Values of `dtype`: few distinct ones (ties), spread ones, extremes, NaN and infinities."""
     if dtype.kind == "f":
         kind = str(rng.choice(["ties", "normal", "scaled"]))
@@ -185,7 +182,9 @@ def random_values(rng: np.random.Generator, shape: Tuple[int, ...], dtype: np.dt
             a = rng.standard_normal(shape)
         else:  # magnitudes from 0.01 to 100 side by side
             a = rng.standard_normal(shape) * 10.0 ** rng.uniform(-2, 2, size=shape)
-        special = str(rng.choice(["none", "nan", "inf", "-inf-heavy", "mixed"], p=[0.45, 0.2, 0.1, 0.1, 0.15]))
+        special = str(
+            rng.choice(["none", "nan", "inf", "-inf-heavy", "mixed"], p=[0.45, 0.2, 0.1, 0.1, 0.15])
+        )
         if special in ("nan", "mixed"):
             a[rng.random(shape) < rng.uniform(0.02, 0.3)] = np.nan
         if special in ("inf", "mixed"):
@@ -212,7 +211,12 @@ def _sentinel(dtype: np.dtype) -> Any:
 
 def strided_view(rng: np.random.Generator, data: np.ndarray) -> Tuple[np.ndarray, str]:
     """A view equal to `data` with other strides: steps, negative strides, transposes."""
-    kind = str(rng.choice(["contiguous", "steps", "transpose", "negative", "steps+negative"], p=[0.3, 0.2, 0.2, 0.15, 0.15]))
+    kind = str(
+        rng.choice(
+            ["contiguous", "steps", "transpose", "negative", "steps+negative"],
+            p=[0.3, 0.2, 0.2, 0.15, 0.15],
+        )
+    )
     if kind == "contiguous":
         return data, kind
     if kind == "transpose":
@@ -221,7 +225,11 @@ def strided_view(rng: np.random.Generator, data: np.ndarray) -> Tuple[np.ndarray
             perm = perm[::-1]
         x = np.ascontiguousarray(data.transpose(perm)).transpose(np.argsort(perm))
         return x, kind
-    flips = tuple(int(a) for a in np.flatnonzero(rng.random(data.ndim) < 0.5)) if "negative" in kind else ()
+    flips = (
+        tuple(int(a) for a in np.flatnonzero(rng.random(data.ndim) < 0.5))
+        if "negative" in kind
+        else ()
+    )
     if "negative" in kind and not flips:
         flips = (int(rng.integers(data.ndim)),)
     source = np.flip(data, flips) if flips else data
@@ -229,7 +237,11 @@ def strided_view(rng: np.random.Generator, data: np.ndarray) -> Tuple[np.ndarray
         steps = [int(rng.integers(1, 4)) for _ in range(data.ndim)]
         steps[int(rng.integers(data.ndim))] = int(rng.integers(2, 4))
         offsets = [int(rng.integers(0, st)) for st in steps]
-        base = np.full([n * st + 1 for n, st in zip(data.shape, steps)], _sentinel(data.dtype), dtype=data.dtype)
+        base = np.full(
+            [n * st + 1 for n, st in zip(data.shape, steps)],
+            _sentinel(data.dtype),
+            dtype=data.dtype,
+        )
         picks = tuple(slice(o, o + n * st, st) for n, st, o in zip(data.shape, steps, offsets))
         base[picks] = source
         x = base[picks]
@@ -306,9 +318,23 @@ def draw(index: int, float16: bool = False) -> Case:
                 kwargs[name] = value
 
     case = Case(
-        index=index, op=op, layout=layout, data=data, x=x, view=view, values=values,
-        args=args, kwargs=kwargs, pad_kind=pad_kind, k=k, s=s, pads=pads, d=d,
-        ceil_mode=ceil_mode, count_include_pad=count_include_pad, divisor_override=divisor_override,
+        index=index,
+        op=op,
+        layout=layout,
+        data=data,
+        x=x,
+        view=view,
+        values=values,
+        args=args,
+        kwargs=kwargs,
+        pad_kind=pad_kind,
+        k=k,
+        s=s,
+        pads=pads,
+        d=d,
+        ceil_mode=ceil_mode,
+        count_include_pad=count_include_pad,
+        divisor_override=divisor_override,
     )
     case.torch = torch_comparable(case)
     return case
@@ -347,7 +373,13 @@ def from_torch(t: "torch.Tensor", like: np.ndarray, layout: str) -> np.ndarray:
 def torch_max(case: Case) -> Tuple[np.ndarray, np.ndarray]:
     t = to_torch(case.data, case.layout)
     values, indices = F.max_pool2d(
-        t, case.k, case.s, tuple(p for p, _ in case.pads), case.d, ceil_mode=case.ceil_mode, return_indices=True
+        t,
+        case.k,
+        case.s,
+        tuple(p for p, _ in case.pads),
+        case.d,
+        ceil_mode=case.ceil_mode,
+        return_indices=True,
     )
     return from_torch(values, case.data, case.layout), from_torch(indices, case.data, case.layout)
 
@@ -355,20 +387,40 @@ def torch_max(case: Case) -> Tuple[np.ndarray, np.ndarray]:
 def torch_avg(case: Case) -> np.ndarray:
     t = to_torch(case.data, case.layout)
     values = F.avg_pool2d(
-        t, case.k, case.s, tuple(p for p, _ in case.pads), ceil_mode=case.ceil_mode,
-        count_include_pad=case.count_include_pad, divisor_override=case.divisor_override,
+        t,
+        case.k,
+        case.s,
+        tuple(p for p, _ in case.pads),
+        ceil_mode=case.ceil_mode,
+        count_include_pad=case.count_include_pad,
+        divisor_override=case.divisor_override,
     )
     return from_torch(values, case.data, case.layout)
 
 
 def oracle_max(case: Case) -> Tuple[np.ndarray, np.ndarray]:
-    return R.max_pool(case.data, case.k, case.s, case.pads, case.d, case.ceil_mode, channels_last=case.layout == "NHWC")
+    return R.max_pool(
+        case.data,
+        case.k,
+        case.s,
+        case.pads,
+        case.d,
+        case.ceil_mode,
+        channels_last=case.layout == "NHWC",
+    )
 
 
 def oracle_avg(case: Case, data: Optional[np.ndarray] = None) -> np.ndarray:
     return R.avg_pool(
-        case.data if data is None else data, case.k, case.s, case.pads, case.d, case.ceil_mode,
-        case.count_include_pad, case.divisor_override, channels_last=case.layout == "NHWC",
+        case.data if data is None else data,
+        case.k,
+        case.s,
+        case.pads,
+        case.d,
+        case.ceil_mode,
+        case.count_include_pad,
+        case.divisor_override,
+        channels_last=case.layout == "NHWC",
     )
 
 
@@ -385,20 +437,10 @@ def assert_exact(got: Any, want: np.ndarray, what: str, case: Case) -> None:
 def assert_avg_close(got: Any, want: np.ndarray, scale: np.ndarray, case: Case) -> None:
     """Float average: NaN and infinities exactly, finite values within the tolerance table."""
     assert type(got) is np.ndarray, f"avg: got {type(got).__name__}; {case.describe()}"
-    assert got.dtype == want.dtype and got.shape == want.shape, (
-        f"avg: got {got.dtype}{got.shape}, want {want.dtype}{want.shape}; {case.describe()}"
-    )
-    got64, want64 = got.astype(np.float64), want.astype(np.float64)
-    finite = np.isfinite(want64)
-    np.testing.assert_array_equal(got64[~finite], want64[~finite], err_msg=f"avg non-finite; {case.describe()}")
-    rtol, atol = AVG_TOLERANCE[want.dtype]
-    with np.errstate(invalid="ignore"):  # inf - inf where non-finite values were compared above
-        err = np.abs(got64 - want64)
-    bad = finite & ~(err <= rtol * scale + atol)
-    if bad.any():
-        where = np.argwhere(bad)[:5]
-        detail = ", ".join(f"{tuple(i)}: got {got64[tuple(i)]!r} want {want64[tuple(i)]!r}" for i in where)
-        pytest.fail(f"avg: {int(bad.sum())} elements beyond rtol={rtol:.3g}*scale+atol ({detail}); {case.describe()}")
+    assert (
+        got.dtype == want.dtype and got.shape == want.shape
+    ), f"avg: got {got.dtype}{got.shape}, want {want.dtype}{want.shape}; {case.describe()}"
+    assert_avg_within(got, want, scale, MAX_TAPS, case.describe())
 
 
 def _pk_max(case: Case, return_indices: bool) -> Any:
@@ -414,18 +456,29 @@ def check_case(case: Case) -> None:
     before = case.x.copy()
     if case.op == "max":
         got = _pk_max(case, return_indices=True)
-        assert isinstance(got, tuple) and len(got) == 2, f"return_indices=True: got {type(got).__name__}; {case.describe()}"
+        assert (
+            isinstance(got, tuple) and len(got) == 2
+        ), f"return_indices=True: got {type(got).__name__}; {case.describe()}"
         got_values, got_indices = got
         if case.torch:
             want_values, want_indices = torch_max(case)
-            nan_window = np.isnan(want_values) if want_values.dtype.kind == "f" else np.zeros(want_values.shape, bool)
+            nan_window = (
+                np.isnan(want_values)
+                if want_values.dtype.kind == "f"
+                else np.zeros(want_values.shape, bool)
+            )
             if nan_window.any():  # API.md: the first NaN's index; PyTorch gives the last one
                 want_indices = np.where(nan_window, oracle_max(case)[1], want_indices)
         else:
             want_values, want_indices = oracle_max(case)
         assert_exact(got_values, want_values, "max values", case)
         assert_exact(got_indices, want_indices, "max indices", case)
-        assert_exact(_pk_max(case, return_indices=False), want_values, "max values without return_indices", case)
+        assert_exact(
+            _pk_max(case, return_indices=False),
+            want_values,
+            "max values without return_indices",
+            case,
+        )
     else:
         got = pk.avg_pool2d(case.x, *case.args, **case.kwargs)
         want = torch_avg(case) if case.torch else oracle_avg(case)
@@ -456,7 +509,9 @@ def test_sweep(chunk: int) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("chunk", range(N_CHUNKS, N_CHUNKS + N_SLOW_CHUNKS), ids=lambda c: f"chunk{c:03d}")
+@pytest.mark.parametrize(
+    "chunk", range(N_CHUNKS, N_CHUNKS + N_SLOW_CHUNKS), ids=lambda c: f"chunk{c:03d}"
+)
 def test_sweep_slow(chunk: int) -> None:
     run_chunk(chunk)
 
@@ -485,7 +540,9 @@ def test_sweep_totals() -> None:
     for attribute in ("pad_kind", "view"):
         kinds = {getattr(c, attribute) for c in cases if c.torch}
         assert len(kinds) >= 4, (attribute, kinds)
-    nan_max = [c for c in cases if c.op == "max" and c.data.dtype.kind == "f" and np.isnan(c.data).any()]
+    nan_max = [
+        c for c in cases if c.op == "max" and c.data.dtype.kind == "f" and np.isnan(c.data).any()
+    ]
     assert len(nan_max) >= 60 and sum(c.torch for c in nan_max) >= 40
     assert sum(c.ceil_mode for c in cases if c.torch) >= 100
     assert sum(c.d != (1, 1) for c in cases if c.torch) >= 50
@@ -511,8 +568,14 @@ def test_oracle_agrees_with_torch(group: int) -> None:
             want_values, want_indices = torch_max(case)
             values, indices = oracle_max(case)
             np.testing.assert_array_equal(values, want_values, err_msg=case.describe(), strict=True)
-            keep = ~np.isnan(want_values) if want_values.dtype.kind == "f" else np.ones(want_values.shape, bool)
-            np.testing.assert_array_equal(indices[keep], want_indices[keep], err_msg=case.describe())
+            keep = (
+                ~np.isnan(want_values)
+                if want_values.dtype.kind == "f"
+                else np.ones(want_values.shape, bool)
+            )
+            np.testing.assert_array_equal(
+                indices[keep], want_indices[keep], err_msg=case.describe()
+            )
         else:
             assert_avg_close(oracle_avg(case), torch_avg(case), avg_scale(case), case)
 
@@ -540,7 +603,9 @@ def window_id(window: Tuple[Any, ...]) -> str:
         return "x".join(map(str, v)) if isinstance(v, tuple) else str(v)
 
     k, s, p, d, ceil_mode = window
-    return f"k{part(k)}-s{part(k if s is None else s)}-p{part(p)}-d{part(d)}" + ("-ceil" if ceil_mode else "")
+    return f"k{part(k)}-s{part(k if s is None else s)}-p{part(p)}-d{part(d)}" + (
+        "-ceil" if ceil_mode else ""
+    )
 
 
 def _pair(v: Any) -> Tuple[int, int]:
@@ -549,7 +614,9 @@ def _pair(v: Any) -> Tuple[int, int]:
 
 def table_case(window: Tuple[Any, ...], dtype: np.dtype, layout: str, op: str) -> Case:
     kernel_size, stride, padding, dilation, ceil_mode = window
-    rng = np.random.default_rng([SEED, 1, DTYPES.index(dtype), LAYOUTS.index(layout), WINDOWS.index(window)])
+    rng = np.random.default_rng(
+        [SEED, 1, DTYPES.index(dtype), LAYOUTS.index(layout), WINDOWS.index(window)]
+    )
     shape = (2, 3, 9, 11) if layout == "NCHW" else (2, 9, 11, 3)
     if dtype.kind == "f":  # ties and a few NaN
         data = rng.integers(-3, 4, size=shape).astype(dtype)
@@ -560,17 +627,40 @@ def table_case(window: Tuple[Any, ...], dtype: np.dtype, layout: str, op: str) -
     s = k if stride is None else _pair(stride)
     pads = tuple((p, p) for p in _pair(padding))
     d = _pair(dilation)
-    kwargs: Dict[str, Any] = {"stride": stride, "padding": padding, "ceil_mode": ceil_mode, "dilation": dilation, "layout": layout}
+    kwargs: Dict[str, Any] = {
+        "stride": stride,
+        "padding": padding,
+        "ceil_mode": ceil_mode,
+        "dilation": dilation,
+        "layout": layout,
+    }
     case = Case(
-        index=-1, op=op, layout=layout, data=data, x=data, view="contiguous", values="ties+nan",
-        args=(kernel_size,), kwargs=kwargs, pad_kind="table", k=k, s=s, pads=pads, d=d, ceil_mode=ceil_mode,
+        index=-1,
+        op=op,
+        layout=layout,
+        data=data,
+        x=data,
+        view="contiguous",
+        values="ties+nan",
+        args=(kernel_size,),
+        kwargs=kwargs,
+        pad_kind="table",
+        k=k,
+        s=s,
+        pads=pads,
+        d=d,
+        ceil_mode=ceil_mode,
     )
     case.torch = torch_comparable(case)
     return case
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
-@pytest.mark.parametrize("dtype", [np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int8), np.dtype(np.uint16)], ids=str)
+@pytest.mark.parametrize(
+    "dtype",
+    [np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int8), np.dtype(np.uint16)],
+    ids=str,
+)
 @pytest.mark.parametrize("window", WINDOWS, ids=window_id)
 def test_table_max(window, dtype, layout) -> None:
     case = table_case(window, dtype, layout, "max")
@@ -579,7 +669,9 @@ def test_table_max(window, dtype, layout) -> None:
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
-@pytest.mark.parametrize("dtype", [np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int16)], ids=str)
+@pytest.mark.parametrize(
+    "dtype", [np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int16)], ids=str
+)
 @pytest.mark.parametrize("window", WINDOWS, ids=window_id)
 def test_table_avg(window, dtype, layout) -> None:
     case = table_case(window, dtype, layout, "avg")
@@ -594,7 +686,8 @@ def test_table_avg(window, dtype, layout) -> None:
 # (H, W), kernel_size, stride, padding, dilation, ceil_mode: PyTorch accepts each of these
 # (padding <= kernel // 2, output size >= 1) although some dilated window misses the input.
 EMPTY_WINDOWS = [
-    ((1, 5), (2, 1), 1, (1, 0), (2, 1), False),  # API.md's example: H=1, kernel 2, dilation 2, padding 1
+    # API.md's example: H=1, kernel 2, dilation 2, padding 1 (taps -1 and 1)
+    ((1, 5), (2, 1), 1, (1, 0), (2, 1), False),
     ((2, 4), (2, 2), 1, (1, 0), (3, 1), False),
     ((4, 1), (1, 2), 2, (0, 1), (1, 2), True),
     ((1, 3), (3, 1), 3, (1, 0), (2, 1), True),  # ceil_mode keeps one window: taps -1, 1, 3
@@ -607,18 +700,30 @@ EMPTY_WINDOWS = [
     EMPTY_WINDOWS,
     ids=[window_id(w[1:]) + f"-H{w[0][0]}W{w[0][1]}" for w in EMPTY_WINDOWS],
 )
-def test_window_without_input_raises(spatial, kernel_size, stride, padding, dilation, ceil_mode) -> None:
+def test_window_without_input_raises(
+    spatial, kernel_size, stride, padding, dilation, ceil_mode
+) -> None:
     k, s, d = _pair(kernel_size), _pair(stride), _pair(dilation)
     pads = tuple((p, p) for p in _pair(padding))
     assert not _geometry_ok(spatial, k, s, pads, d, ceil_mode)
     x = np.arange(2 * math.prod(spatial), dtype=np.float32).reshape((1, 2) + spatial)
-    values, indices = F.max_pool2d(torch.from_numpy(x), k, s, _pair(padding), d, ceil_mode=ceil_mode, return_indices=True)
+    values, indices = F.max_pool2d(
+        torch.from_numpy(x), k, s, _pair(padding), d, ceil_mode=ceil_mode, return_indices=True
+    )
     # What the contract rules out: PyTorch answers -inf (with an index of no tap of the window).
     assert bool(torch.isneginf(values).any())
     with pytest.raises(ValueError):
         pk.max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode, True)
     with pytest.raises(ValueError):
-        pk.max_pool2d(np.ascontiguousarray(x.transpose(0, 2, 3, 1)), kernel_size, stride, padding, dilation, ceil_mode, layout="NHWC")
+        pk.max_pool2d(
+            np.ascontiguousarray(x.transpose(0, 2, 3, 1)),
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            ceil_mode,
+            layout="NHWC",
+        )
     with pytest.raises(ValueError):
         pk.avg_pool2d(x, kernel_size, stride, padding, ceil_mode, dilation=dilation)
 
@@ -632,13 +737,18 @@ def test_random_invalid_geometry_raises() -> None:
         kernel_arg, k = _window_arg(rng, 1, K_MAX)
         stride_arg, s = _window_arg(rng, 1, S_MAX)
         dilation_arg, d = _window_arg(rng, 1, D_MAX)
-        padding = tuple((int(rng.integers(0, 2 * ki + 1)), int(rng.integers(0, 2 * ki + 1))) for ki in k)
+        padding = tuple(
+            (int(rng.integers(0, 2 * ki + 1)), int(rng.integers(0, 2 * ki + 1))) for ki in k
+        )
         ceil_mode = bool(rng.random() < 0.5)
         if _geometry_ok(spatial, k, s, padding, d, ceil_mode):
             continue
         found += 1
         x = rng.standard_normal((2,) + spatial).astype(np.float32)
-        config = f"spatial={spatial} k={kernel_arg} s={stride_arg} p={padding} d={dilation_arg} ceil_mode={ceil_mode}"
+        config = (
+            f"spatial={spatial} k={kernel_arg} s={stride_arg} p={padding} d={dilation_arg} "
+            f"ceil_mode={ceil_mode}"
+        )
         with pytest.raises(ValueError):
             pk.max_pool2d(x, kernel_arg, stride_arg, padding, dilation_arg, ceil_mode, True)
             pytest.fail(f"max_pool2d did not raise: {config}")
