@@ -42,19 +42,21 @@ poolkit::DType dtype_of(const py::array& a) {
   throw std::logic_error("poolkit internal error: unsupported dtype reached the kernels");
 }
 
-/// Plan the axes of one call; `same` replaces the pads by SAME_UPPER ones (ceil_mode ignored).
-/// Returns, per axis, (status, out, pad_before, pad_after).
-std::vector<std::tuple<int, index_t, index_t, index_t>> plan(
-    const Ints& in, const Ints& kernel, const Ints& stride, const Ints& pad_before,
-    const Ints& pad_after, const Ints& dilation, bool ceil_mode, bool same) {
-  const std::size_t n = in.size();
-  require(kernel.size() == n && stride.size() == n && pad_before.size() == n &&
-              pad_after.size() == n && dilation.size() == n,
-          "axis argument lengths differ");
-  std::vector<std::tuple<int, index_t, index_t, index_t>> result;
-  for (std::size_t i = 0; i < n; ++i) {
+/// The window arguments of one call as Python passes them, one entry per spatial axis.
+struct WindowArgs {
+  const Ints& kernel;
+  const Ints& stride;
+  const Ints& pad_before;
+  const Ints& pad_after;
+  const Ints& dilation;
+
+  /// Axis `i` over an input of length `in`, its values checked as validated by Python.
+  poolkit::Axis axis(std::size_t i, index_t in) const {
+    require(i < kernel.size() && i < stride.size() && i < pad_before.size() &&
+                i < pad_after.size() && i < dilation.size(),
+            "axis argument lengths differ");
     poolkit::Axis a;
-    a.in = in[i];
+    a.in = in;
     a.kernel = kernel[i];
     a.stride = stride[i];
     a.pad_before = pad_before[i];
@@ -63,6 +65,19 @@ std::vector<std::tuple<int, index_t, index_t, index_t>> plan(
     require(a.in >= 1 && a.kernel >= 1 && a.stride >= 1 && a.dilation >= 1 &&
                 a.pad_before >= 0 && a.pad_after >= 0,
             "unvalidated axis values");
+    return a;
+  }
+};
+
+/// Plan the axes of one call; `same` replaces the pads by SAME_UPPER ones (ceil_mode ignored).
+/// Returns, per axis, (status, out, pad_before, pad_after).
+std::vector<std::tuple<int, index_t, index_t, index_t>> plan(
+    const Ints& in, const Ints& kernel, const Ints& stride, const Ints& pad_before,
+    const Ints& pad_after, const Ints& dilation, bool ceil_mode, bool same) {
+  const WindowArgs window{kernel, stride, pad_before, pad_after, dilation};
+  std::vector<std::tuple<int, index_t, index_t, index_t>> result;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    poolkit::Axis a = window.axis(i, in[i]);
     auto status = poolkit::AxisStatus::ok;
     if (same) status = poolkit::plan_same_padding(a);
     if (status == poolkit::AxisStatus::ok) status = poolkit::plan_axis(a, ceil_mode && !same);
@@ -97,18 +112,11 @@ poolkit::Problem make_problem(const py::array& x, const py::array& out, const In
     p.planes *= len;
     out_shape.push_back(len);
   }
+  const WindowArgs window{kernel, stride, pad_before, pad_after, dilation};
   for (std::size_t i = 0; i < n; ++i) {
     const std::size_t axis = first_spatial + i;
     poolkit::Axis& a = p.geom.axes[3 - n + i];
-    a.in = x.shape(static_cast<py::ssize_t>(axis));
-    a.kernel = kernel[i];
-    a.stride = stride[i];
-    a.pad_before = pad_before[i];
-    a.pad_after = pad_after[i];
-    a.dilation = dilation[i];
-    require(a.in >= 1 && a.kernel >= 1 && a.stride >= 1 && a.dilation >= 1 &&
-                a.pad_before >= 0 && a.pad_after >= 0,
-            "unvalidated axis values");
+    a = window.axis(i, x.shape(static_cast<py::ssize_t>(axis)));
     require(poolkit::plan_axis(a, ceil_mode) == poolkit::AxisStatus::ok, "unplannable axis");
     p.in_strides[3 - n + i] = stride_of(axis);
     out_shape.push_back(a.out);
@@ -173,15 +181,10 @@ void avg_pool(const py::array& x, py::array& out, const Ints& kernel, const Ints
 Ints taps_inside_total(const Ints& in, const Ints& kernel, const Ints& stride,
                        const Ints& pad_before, const Ints& pad_after, const Ints& dilation,
                        bool ceil_mode) {
+  const WindowArgs window{kernel, stride, pad_before, pad_after, dilation};
   Ints totals;
   for (std::size_t i = 0; i < in.size(); ++i) {
-    poolkit::Axis a;
-    a.in = in[i];
-    a.kernel = kernel[i];
-    a.stride = stride[i];
-    a.pad_before = pad_before[i];
-    a.pad_after = pad_after[i];
-    a.dilation = dilation[i];
+    poolkit::Axis a = window.axis(i, in[i]);
     require(poolkit::plan_axis(a, ceil_mode) == poolkit::AxisStatus::ok, "unplannable axis");
     totals.push_back(poolkit::taps_inside_total(a));
   }
