@@ -48,6 +48,15 @@ struct Axis {
     return Span{begin, begin < end ? end : begin};
   }
 
+  /// The outputs whose windows lie wholly inside the input, every tap in bounds: [begin, end).
+  constexpr Span inner_outputs() const noexcept {
+    const index_t first = (pad_before + stride - 1) / stride;  // start(o) >= 0
+    const index_t room = in - 1 - dilation * (kernel - 1) + pad_before;  // start(o) <= room
+    index_t last = room >= 0 ? room / stride + 1 : 0;
+    if (last > out) last = out;
+    return Span{first, last > first ? last : first};
+  }
+
   /// Number of taps of window `o` inside the input.
   constexpr index_t taps_inside(index_t o) const noexcept {
     const Span s = window(o);

@@ -64,50 +64,77 @@ void run_jobs(const Problem& p, F&& f) {
   });
 }
 
-/// Channels handled together at one spatial site; bounds the per-window state on the stack.
+/// Lanes one step handles together: channels of a site (channels-last data) or, for
+/// channels-first data, adjacent output columns. Bounds the per-window state on the stack.
 inline constexpr index_t kLanes = 64;
 
 /// The one loop nest of direct pooling: for every output of rows [row_begin, row_end) of one
-/// plane, visit each in-bounds tap of its window in row-major order, for a block of up to
-/// kLanes channels at a time. `Op` keeps the block's running state in `Op::Block` (arrays over
-/// the lanes, so the lane loops vectorise) and supplies `start`, `step` and `store`. With
-/// kSingleChannel (channels-first data) the block is the constant single lane.
-template <bool kSingleChannel, typename T, typename Op>
+/// plane, visit each in-bounds tap of its window in row-major order, kLanes outputs at a
+/// time. `Op` keeps their running state in `Op::Block` (arrays over the lanes, so the lane
+/// loops vectorise) and supplies `start`, `step` and `store`. Lanes are the channels of one
+/// site when a site holds several (channels-last), otherwise (kColumns) adjacent output
+/// columns whose windows lie wholly inside the input, which read the input kStride elements
+/// apart (0: a run-time stride); the columns at the edges, whose windows are clipped, go one
+/// by one.
+template <bool kColumns, index_t kStride, typename T, typename Op>
 void pool_rows(const T* in, const Problem& p, index_t row_begin, index_t row_end,
                Op& op) noexcept {
   const Geometry& g = p.geom;
-  const index_t out_h = g.h().out, out_w = g.w().out, in_h = g.h().in, in_w = g.w().in;
+  const Axis& ax = g.w();
+  const index_t out_h = g.h().out, out_w = ax.out, in_h = g.h().in, in_w = ax.in;
   const index_t sd = p.in_strides[0], sh = p.in_strides[1], sw = p.in_strides[2];
-  const index_t dd = g.d().dilation, dh = g.h().dilation, dw = g.w().dilation;
-  const index_t channels = kSingleChannel ? 1 : p.channels;
+  const index_t dd = g.d().dilation, dh = g.h().dilation, dw = ax.dilation;
+  const index_t channels = kColumns ? 1 : p.channels;
+  const Span inner = kColumns ? ax.inner_outputs() : Span{0, 0};
+  const index_t lane_stride = ax.stride * sw;  // input elements between adjacent columns
   typename Op::Block block;
   for (index_t row = row_begin; row < row_end; ++row) {
     const index_t od = row / out_h, oh = row % out_h;
     const Span zs = g.d().window(od), ys = g.h().window(oh);
-    for (index_t ow = 0; ow < out_w; ++ow) {
-      const Span xs = g.w().window(ow);
+    for (index_t ow = 0; ow < out_w;) {
+      if (kColumns && ow == inner.begin && inner.end > inner.begin) {
+        for (; ow < inner.end; ow += kLanes) {
+          const index_t lanes = std::min(kLanes, inner.end - ow);
+          const index_t x0 = ax.start(ow);
+          op.start(block, lanes, (zs.begin * in_h + ys.begin) * in_w + x0, ax.stride);
+          for (index_t z = zs.begin; z < zs.end; z += dd)
+            for (index_t y = ys.begin; y < ys.end; y += dh)
+              for (index_t t = 0, x = x0; t < ax.kernel; ++t, x += dw)
+                op.template step<kStride>(block, lanes, in + z * sd + y * sh + x * sw,
+                                          lane_stride, (z * in_h + y) * in_w + x, ax.stride);
+          op.store(block, lanes, row * out_w + ow, od, oh, ow);  // inner divisors agree
+        }
+        ow = inner.end;
+        continue;
+      }
+      const Span xs = ax.window(ow);
       const index_t first = (zs.begin * in_h + ys.begin) * in_w + xs.begin;
       const index_t at = (row * out_w + ow) * channels;
       for (index_t c0 = 0; c0 < channels; c0 += kLanes) {
-        const index_t lanes = kSingleChannel ? 1 : std::min(kLanes, channels - c0);
-        op.start(block, lanes, first);
+        const index_t lanes = kColumns ? 1 : std::min(kLanes, channels - c0);
+        op.start(block, lanes, first, 0);
         for (index_t z = zs.begin; z < zs.end; z += dd)
           for (index_t y = ys.begin; y < ys.end; y += dh)
             for (index_t x = xs.begin; x < xs.end; x += dw)
-              op.step(block, lanes, in + z * sd + y * sh + x * sw + c0,
-                      (z * in_h + y) * in_w + x);
+              op.template step<1>(block, lanes, in + z * sd + y * sh + x * sw + c0, 1,
+                                  (z * in_h + y) * in_w + x, 0);
         op.store(block, lanes, at + c0, od, oh, ow);
       }
+      ++ow;
     }
   }
 }
 
-/// pool_rows for one plane, choosing the single-channel build where it applies.
+/// pool_rows for one plane, choosing its lanes: channels where a site holds several, else
+/// output columns, with the common column strides (1 and 2 elements) known at compile time.
 template <typename T, typename Op>
 void pool_plane_rows(const T* in, const Problem& p, index_t row_begin, index_t row_end,
                      Op& op) noexcept {
-  if (p.channels == 1) pool_rows<true>(in, p, row_begin, row_end, op);
-  else pool_rows<false>(in, p, row_begin, row_end, op);
+  const index_t lane_stride = p.geom.w().stride * p.in_strides[2];
+  if (p.channels != 1) pool_rows<false, 1>(in, p, row_begin, row_end, op);
+  else if (lane_stride == 1) pool_rows<true, 1>(in, p, row_begin, row_end, op);
+  else if (lane_stride == 2) pool_rows<true, 2>(in, p, row_begin, row_end, op);
+  else pool_rows<true, 0>(in, p, row_begin, row_end, op);
 }
 
 }  // namespace detail

@@ -26,11 +26,15 @@ struct AvgOp {
   const Geometry* geom;
   AvgOptions options;
 
-  static void start(Block& b, index_t lanes, index_t) noexcept {
+  static void start(Block& b, index_t lanes, index_t, index_t) noexcept {
     for (index_t c = 0; c < lanes; ++c) b.sum[c] = Acc(0);
   }
-  static void step(Block& b, index_t lanes, const T* src, index_t) noexcept {
-    for (index_t c = 0; c < lanes; ++c) b.sum[c] += static_cast<Acc>(src[c]);
+  /// Lane c adds src[c * stride] (kStride when non-zero).
+  template <index_t kStride>
+  static void step(Block& b, index_t lanes, const T* src, index_t stride, index_t,
+                   index_t) noexcept {
+    const index_t st = kStride != 0 ? kStride : stride;
+    for (index_t c = 0; c < lanes; ++c) b.sum[c] += static_cast<Acc>(src[c * st]);
   }
   void store(const Block& b, index_t lanes, index_t at, index_t od, index_t oh,
              index_t ow) const noexcept {

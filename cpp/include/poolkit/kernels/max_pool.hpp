@@ -19,17 +19,23 @@ struct MaxOp {
   T* out;
   index_t* indices;
 
-  static void start(Block& b, index_t lanes, index_t first) noexcept {
+  /// Lane c's window starts at flat position first + c * first_step.
+  static void start(Block& b, index_t lanes, index_t first, index_t first_step) noexcept {
     for (index_t c = 0; c < lanes; ++c) {
       b.best[c] = lowest<T>();
-      if constexpr (kIndices) b.arg[c] = first;
+      if constexpr (kIndices) b.arg[c] = first + c * first_step;
     }
   }
-  static void step(Block& b, index_t lanes, const T* src, index_t flat) noexcept {
+  /// Lane c reads src[c * stride] (kStride when non-zero), at flat position flat + c * step.
+  template <index_t kStride>
+  static void step(Block& b, index_t lanes, const T* src, index_t stride, index_t flat,
+                   index_t flat_step) noexcept {
+    const index_t st = kStride != 0 ? kStride : stride;
     for (index_t c = 0; c < lanes; ++c) {
-      const bool wins = beats(src[c], b.best[c]);
-      b.best[c] = wins ? src[c] : b.best[c];
-      if constexpr (kIndices) b.arg[c] = wins ? flat : b.arg[c];
+      const T v = src[c * st];
+      const bool wins = beats(v, b.best[c]);
+      b.best[c] = wins ? v : b.best[c];
+      if constexpr (kIndices) b.arg[c] = wins ? flat + c * flat_step : b.arg[c];
     }
   }
   void store(const Block& b, index_t lanes, index_t at, index_t, index_t,
