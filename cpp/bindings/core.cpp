@@ -216,14 +216,11 @@ py::dict build_info() {
   info["openmp_version"] = py::none();
 #endif
   info["max_threads"] = poolkit::detail::default_threads();
-  // One build of the kernels for the architecture's baseline for now.
-#if defined(__x86_64__) || defined(_M_X64)
-  const char* baseline = "sse2";
-#else
-  const char* baseline = "scalar";
-#endif
-  info["simd"] = py::make_tuple(baseline);
-  info["simd_active"] = baseline;
+  py::list compiled;
+  for (poolkit::Simd level : poolkit::simd_compiled()) compiled.append(poolkit::simd_name(level));
+  info["simd"] = compiled;
+  info["simd_supported"] = poolkit::simd_name(poolkit::simd_supported());
+  info["simd_active"] = poolkit::simd_name(poolkit::simd_active());
   return info;
 }
 

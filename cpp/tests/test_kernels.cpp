@@ -212,8 +212,10 @@ void run_case(std::mt19937_64& rng, const char* name) {
         }
 
   p.min_parallel_taps = 0;  // split even these small problems over threads
-  for (int threads : {1, 2, 5}) {
+  for (int run = 0; run < 3 * (static_cast<int>(poolkit::simd_supported()) + 1); ++run) {
+    const int threads = run % 3 == 0 ? 1 : run % 3 == 1 ? 2 : 5;  // every level, every count
     p.threads = threads;
+    p.simd = static_cast<poolkit::Simd>(run / 3);
     std::vector<T> got_max(total), got_avg(total);
     std::vector<index_t> got_idx(total);
     poolkit::max_pool(p, buffer.data() + base, got_max.data(), got_idx.data());

@@ -1,9 +1,13 @@
-// poolkit/dispatch.hpp: the one switch from a runtime dtype to a scalar type.
+// poolkit/dispatch.hpp: the one switch from a runtime dtype to a scalar type, and the one
+// choice of the instruction-set level the kernels run at.
 // SPDX-License-Identifier: MIT
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <stdexcept>
+#include <vector>
 
 #include "poolkit/dtypes.hpp"
 
@@ -33,6 +37,96 @@ decltype(auto) dispatch(DType dtype, F&& f) {
     case DType::i64: return f(type_tag<std::int64_t>{});
   }
   throw std::logic_error("poolkit: unknown dtype code");
+}
+
+/// Instruction-set levels the kernels are built for. Every level runs the same templates (the
+/// compiler vectorises them for the level), so every level gives bitwise identical results.
+enum class Simd : int { baseline = 0, avx2 = 1, avx512 = 2 };
+
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#define POOLKIT_X86_DISPATCH 1
+#endif
+
+/// The name of a level as build_info() and POOLKIT_SIMD spell it.
+inline const char* simd_name(Simd level) noexcept {
+#ifdef POOLKIT_X86_DISPATCH
+  switch (level) {
+    case Simd::avx512: return "avx512";
+    case Simd::avx2: return "avx2";
+    case Simd::baseline: return "sse2";
+  }
+#endif
+  (void)level;
+  return "scalar";
+}
+
+/// The levels this build holds, lowest first.
+inline std::vector<Simd> simd_compiled() {
+#ifdef POOLKIT_X86_DISPATCH
+  return {Simd::baseline, Simd::avx2, Simd::avx512};
+#else
+  return {Simd::baseline};
+#endif
+}
+
+/// The highest level this CPU (and its operating system) supports.
+inline Simd simd_supported() noexcept {
+#ifdef POOLKIT_X86_DISPATCH
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+    return Simd::avx512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Simd::avx2;
+#endif
+  return Simd::baseline;
+}
+
+/// The level of `name` ("avx512", "avx2", or "sse2", "sse", "scalar" for the baseline), or -1
+/// for an unknown name.
+inline int simd_from_name(const char* name) noexcept {
+  for (Simd level : simd_compiled())
+    if (std::strcmp(name, simd_name(level)) == 0) return static_cast<int>(level);
+  for (const char* alias : {"scalar", "sse", "sse2"})
+    if (std::strcmp(name, alias) == 0) return static_cast<int>(Simd::baseline);
+  return -1;
+}
+
+/// The level kernels run at: the supported one, lowered by the environment variable
+/// POOLKIT_SIMD when it names a lower level; chosen once.
+inline Simd simd_active() noexcept {
+  static const Simd level = [] {
+    const Simd best = simd_supported();
+    const char* forced = std::getenv("POOLKIT_SIMD");
+    const int want = forced ? simd_from_name(forced) : -1;
+    return want >= 0 && want < static_cast<int>(best) ? static_cast<Simd>(want) : best;
+  }();
+  return level;
+}
+
+namespace detail {
+#ifdef POOLKIT_X86_DISPATCH
+// flatten inlines everything f calls, so the whole kernel is compiled for the target.
+template <typename F>
+__attribute__((target("avx2,fma,bmi,bmi2,popcnt"), flatten)) void run_avx2(F& f) {
+  f();
+}
+template <typename F>
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi,bmi2,popcnt"),
+               flatten)) void run_avx512(F& f) {
+  f();
+}
+#endif
+}  // namespace detail
+
+/// Run `f()` compiled for `level` (which the CPU must support).
+template <typename F>
+void dispatch_simd(Simd level, F&& f) {
+#ifdef POOLKIT_X86_DISPATCH
+  if (level == Simd::avx512) return detail::run_avx512(f);
+  if (level == Simd::avx2) return detail::run_avx2(f);
+#endif
+  (void)level;
+  f();
 }
 
 }  // namespace poolkit

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "poolkit/dispatch.hpp"
 #include "poolkit/geometry.hpp"
 #include "poolkit/parallel.hpp"
 
@@ -26,6 +27,8 @@ struct Problem {
   /// Calls with fewer window taps than this run on the calling thread: waking a team of
   /// threads costs more than such a call.
   double min_parallel_taps = 65536;
+  /// Instruction-set level of the kernels; at most simd_supported().
+  Simd simd = simd_active();
 
   /// Offset of plane `p`'s first element in the input.
   index_t in_offset(index_t p) const noexcept {

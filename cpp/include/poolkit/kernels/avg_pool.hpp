@@ -50,7 +50,8 @@ void avg_pool(const Problem& p, const T* in, T* out, AvgOptions options) {
   const index_t plane_out = p.out_plane_size();
   run_jobs(p, [&](index_t plane, index_t row_begin, index_t row_end) {
     AvgOp<T> op{out + plane * plane_out, &p.geom, options};
-    pool_plane_rows(in + p.in_offset(plane), p, row_begin, row_end, op);
+    const T* src = in + p.in_offset(plane);
+    dispatch_simd(p.simd, [&] { pool_plane_rows(src, p, row_begin, row_end, op); });
   });
 }
 

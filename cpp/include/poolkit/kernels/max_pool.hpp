@@ -56,10 +56,10 @@ void max_pool(const Problem& p, const T* in, T* out, index_t* indices) {
     const T* src = in + p.in_offset(plane);
     if (indices) {
       MaxOp<T, true> op{out + plane * plane_out, indices + plane * plane_out};
-      pool_plane_rows(src, p, row_begin, row_end, op);
+      dispatch_simd(p.simd, [&] { pool_plane_rows(src, p, row_begin, row_end, op); });
     } else {
       MaxOp<T, false> op{out + plane * plane_out, nullptr};
-      pool_plane_rows(src, p, row_begin, row_end, op);
+      dispatch_simd(p.simd, [&] { pool_plane_rows(src, p, row_begin, row_end, op); });
     }
   });
 }
