@@ -177,16 +177,23 @@ void avg_pool(const py::array& x, py::array& out, const Ints& kernel, const Ints
   });
 }
 
+/// A count of up to 128 bits as a Python int.
+py::object to_python(poolkit::count_t v) {
+  const py::int_ high(static_cast<std::uint64_t>(v >> 64));
+  const py::int_ low(static_cast<std::uint64_t>(v));
+  return (high << py::int_(64)) | low;
+}
+
 /// Taps of every window that read an input element, summed over the outputs of each axis.
-Ints taps_inside_total(const Ints& in, const Ints& kernel, const Ints& stride,
-                       const Ints& pad_before, const Ints& pad_after, const Ints& dilation,
-                       bool ceil_mode) {
+std::vector<py::object> taps_inside_total(const Ints& in, const Ints& kernel, const Ints& stride,
+                                          const Ints& pad_before, const Ints& pad_after,
+                                          const Ints& dilation, bool ceil_mode) {
   const WindowArgs window{kernel, stride, pad_before, pad_after, dilation};
-  Ints totals;
+  std::vector<py::object> totals;
   for (std::size_t i = 0; i < in.size(); ++i) {
     poolkit::Axis a = window.axis(i, in[i]);
     require(poolkit::plan_axis(a, ceil_mode) == poolkit::AxisStatus::ok, "unplannable axis");
-    totals.push_back(poolkit::taps_inside_total(a));
+    totals.push_back(to_python(poolkit::taps_inside_total(a)));
   }
   return totals;
 }

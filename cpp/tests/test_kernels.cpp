@@ -1,86 +1,154 @@
-// cpp/tests/test_kernels.cpp: every kernel against a naive loop over random geometries, every
-// dtype, both layouts, strided and flipped inputs, and several thread counts.
+// cpp/tests/test_kernels.cpp: every kernel (max with and without indices, average under each
+// divisor rule) against a naive loop, for every dtype, both layouts, 1 to 3 spatial axes, any
+// strides, every SIMD level and several thread counts, over random geometries that favour the
+// edges. Usage: test_kernels [cases per dtype] (default 400).
 // SPDX-License-Identifier: MIT
-#include <cmath>
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <iterator>
+#include <limits>
 #include <random>
 #include <type_traits>
 #include <vector>
 
+#include "naive_axis.hpp"
 #include "poolkit/poolkit.hpp"
 
+using naive::wide;
+using poolkit::AxisStatus;
 using poolkit::index_t;
 
 namespace {
 
 int failures = 0;
-int checked = 0;
 
-#define CHECK(cond, ...)                                   \
-  do {                                                     \
-    if (!(cond)) {                                         \
-      if (++failures <= 20) {                              \
-        std::printf("FAIL %s:%d: ", __FILE__, __LINE__);   \
-        std::printf(__VA_ARGS__);                          \
-        std::printf("\n");                                 \
-      }                                                    \
-    }                                                      \
+#define CHECK(cond, ...)                                 \
+  do {                                                   \
+    if (!(cond) && ++failures <= 20) {                   \
+      std::printf("FAIL %s:%d: ", __FILE__, __LINE__);   \
+      std::printf(__VA_ARGS__);                          \
+      std::printf("\n");                                 \
+    }                                                    \
   } while (0)
 
-/// One axis as the user states it; the naive code below derives everything else itself.
-struct AxisArgs {
-  index_t in, k, s, pb, pa, d;
+constexpr index_t kMax = std::numeric_limits<index_t>::max();
+
+struct Rng {
+  std::mt19937_64 gen;
+  /// Uniform in [lo, hi].
+  index_t pick(index_t lo, index_t hi) {
+    return lo + static_cast<index_t>(gen() % (static_cast<std::uint64_t>(hi - lo) + 1));
+  }
+  bool one_in(int n) { return gen() % static_cast<std::uint64_t>(n) == 0; }
 };
 
-/// Window starts enumerated one by one (no closed form), PyTorch's rules.
-index_t naive_out_len(const AxisArgs& a, bool ceil_mode) {
-  const index_t eff = a.d * (a.k - 1) + 1, room = a.in + a.pb + a.pa - eff;
-  index_t n = 0;
-  while (ceil_mode ? n * a.s < room + a.s : n * a.s <= room) ++n;
-  if (ceil_mode && n > 0 && (n - 1) * a.s - a.pb >= a.in) --n;
-  return n;
-}
+// ---- random axes, each kind aimed at one edge of the window math -------------------------
 
-bool tap_inside(const AxisArgs& a, index_t o, index_t t, index_t* pos) {
-  *pos = o * a.s - a.pb + t * a.d;
-  return *pos >= 0 && *pos < a.in;
-}
+enum Kind : int {
+  kPlain,         // what networks use: small windows, pads up to half the kernel
+  kOneElement,    // an axis of length 1
+  kBigWindow,     // the window is longer than the input; padding makes room for it
+  kOverhang,      // ceil_mode: the last window reaches past the padded end
+  kShortDilated,  // dilation steps over a short axis, so windows can miss it entirely
+  kHugeStride,    // strides up to 2**40: one or two windows
+  kWidePadding,   // pads far above half the kernel (ONNX and TensorFlow models have them)
+  kHugeDilation,  // taps up to 2**40 apart: at most one of them lands in the input
+  kInt64Edge,     // strides, dilations and pads next to 2**63 - 1
+  kKinds
+};
+const char* const kKindNames[kKinds] = {"plain",   "one-element",   "big-window",
+                                        "ceil-overhang", "short-dilated", "huge-stride",
+                                        "wide-padding",  "huge-dilation", "int64-edge"};
 
-index_t padded_taps(const AxisArgs& a, index_t o) {
-  index_t n = 0;
-  for (index_t t = 0; t < a.k; ++t) {
-    const index_t pos = o * a.s - a.pb + t * a.d;
-    n += pos >= -a.pb && pos < a.in + a.pa;
+naive::AxisArgs random_axis(Rng& r, int kind) {
+  naive::AxisArgs a;
+  a.ceil = r.one_in(2);
+  auto extent = [&a] { return a.d * (a.k - 1) + 1; };
+  switch (kind) {
+    case kPlain:
+      a.in = r.pick(1, 12), a.k = r.pick(1, 4), a.s = r.pick(1, 3), a.d = r.pick(1, 2);
+      a.pb = r.pick(0, a.k / 2);
+      a.pa = r.one_in(2) ? a.pb : r.pick(0, a.k / 2);
+      break;
+    case kOneElement:
+      a.in = 1, a.k = r.pick(1, 5), a.s = r.pick(1, 4), a.d = r.pick(1, 3);
+      a.pb = r.pick(0, extent() - 1), a.pa = r.pick(0, extent() - 1);
+      break;
+    case kBigWindow:
+      a.in = r.pick(1, 4), a.k = a.in + r.pick(1, 6), a.s = r.pick(1, 3), a.d = r.pick(1, 2);
+      a.pb = r.pick(0, extent() - 1), a.pa = r.pick(0, extent());
+      break;
+    case kOverhang:
+      a.ceil = true;
+      a.in = r.pick(1, 12), a.k = r.pick(1, 4), a.s = r.pick(2, 5), a.d = r.pick(1, 2);
+      a.pb = r.pick(0, a.k / 2 + 1), a.pa = r.pick(0, 1);
+      break;
+    case kShortDilated:
+      a.d = r.pick(2, 6), a.in = r.pick(1, a.d), a.k = r.pick(2, 4), a.s = r.pick(1, 3);
+      a.pb = r.pick(0, extent() - 1), a.pa = r.pick(0, extent() - 1);
+      break;
+    case kHugeStride:
+      a.s = (index_t{1} << r.pick(3, 40)) - r.pick(0, 1);
+      a.in = r.pick(1, 12), a.k = r.pick(1, 4), a.d = r.pick(1, 3);
+      a.pb = r.pick(0, extent() - 1);
+      a.pa = r.one_in(2) ? r.pick(0, 3) : r.pick(0, a.s);
+      break;
+    case kWidePadding:
+      a.in = r.pick(1, 8), a.k = r.pick(1, 5), a.s = r.pick(1, 3), a.d = r.pick(1, 3);
+      a.pb = r.pick(std::min(a.k / 2 + 1, extent() - 1), extent() - 1);
+      a.pa = r.pick(a.k / 2 + 1, extent() + 2);
+      break;
+    case kHugeDilation:
+      a.d = (index_t{1} << r.pick(20, 40)) + r.pick(0, 5);
+      a.in = r.pick(1, 12), a.k = r.pick(2, 3), a.s = r.pick(1, 3);
+      // The first tap in the input, or the last one (the pads then nearly span the window).
+      a.pb = r.one_in(2) ? r.pick(0, a.in) : extent() - 1 - r.pick(0, a.in - 1);
+      a.pa = r.one_in(2) ? r.pick(0, 3) : extent() - 1 - r.pick(0, a.in - 1);
+      break;
+    default: {  // kInt64Edge; the oracle needs a small kernel, everything else may be huge
+      const index_t edges[] = {1, 2, 3, index_t{1} << 62, kMax / 2, kMax - 2, kMax - 1, kMax};
+      auto edge = [&] { return edges[r.pick(0, static_cast<index_t>(std::size(edges)) - 1)]; };
+      a.in = r.pick(1, 5), a.k = r.pick(1, 3), a.s = edge();
+      a.d = a.k > 1 ? std::min(edge(), (kMax - 1) / (a.k - 1)) : edge();
+      // Pads near the window extent keep its last tap in the input; the rest fills the range.
+      const index_t room = kMax - a.in;
+      a.pb = r.one_in(3) ? r.pick(0, 3)
+                         : std::clamp<index_t>(extent() - 1 - r.pick(0, a.in - 1), 0, room);
+      a.pa = r.one_in(3) ? r.pick(0, 3) : std::max<index_t>(0, room - a.pb - r.pick(0, 3));
+      break;
+    }
   }
-  return n;
+  return a;
 }
 
-template <typename T>
-T round_half_even(__int128 sum, index_t div) {
-  // Nearest integer to sum/div by exact comparison of 2*remainder with the divisor.
-  __int128 q = sum / div, r = sum - q * div;
-  if (r < 0) { q -= 1; r += div; }  // floor division
-  if (2 * r > div || (2 * r == div && (q % 2 != 0))) q += 1;
-  const __int128 lo = std::numeric_limits<T>::lowest(), hi = std::numeric_limits<T>::max();
-  return static_cast<T>(q < lo ? lo : q > hi ? hi : q);
-}
+// ---- values ---------------------------------------------------------------------------------
 
 template <typename T>
-T random_value(std::mt19937_64& rng) {
+T random_value(Rng& r) {
   if constexpr (poolkit::is_float_v<T>) {
-    const int pick = static_cast<int>(rng() % 40);
+    const int pick = static_cast<int>(r.gen() % 40);
     if (pick == 0) return static_cast<T>(std::numeric_limits<float>::quiet_NaN());
     if (pick == 1) return poolkit::lowest<T>();
-    if (pick < 20) return static_cast<T>(static_cast<float>(rng() % 7) - 3.0f);  // ties
-    return static_cast<T>(std::uniform_real_distribution<float>(-100, 100)(rng));
+    if (pick < 20) return static_cast<T>(static_cast<float>(r.gen() % 7) - 3.0f);  // ties
+    return static_cast<T>(std::uniform_real_distribution<float>(-100, 100)(r.gen));
   } else {
-    const int pick = static_cast<int>(rng() % 10);
+    const int pick = static_cast<int>(r.gen() % 10);
     if (pick == 0) return std::numeric_limits<T>::lowest();
     if (pick == 1) return std::numeric_limits<T>::max();
-    if (pick < 6) return static_cast<T>(rng() % 5);  // ties
-    return static_cast<T>(rng());
+    if (pick < 6) return static_cast<T>(r.gen() % 5);  // ties
+    return static_cast<T>(r.gen());
   }
+}
+
+/// What unread input and unwritten output hold: it wins every max, so a stray read shows.
+template <typename T>
+T sentinel() {
+  if constexpr (poolkit::is_float_v<T>)
+    return static_cast<T>(std::numeric_limits<float>::quiet_NaN());
+  else
+    return std::numeric_limits<T>::max();
 }
 
 template <typename T>
@@ -93,149 +161,260 @@ bool same_value(T a, T b) {
   }
 }
 
+/// Nearest integer to sum / div, ties to even, saturated to T.
 template <typename T>
-void run_case(std::mt19937_64& rng, const char* name) {
-  auto pick = [&](index_t lo, index_t hi) {
-    return lo + static_cast<index_t>(rng() % static_cast<std::uint64_t>(hi - lo + 1));
-  };
-  const bool channels_last = rng() % 2;
-  const bool ceil_mode = rng() % 2;
-  const index_t batch = pick(1, 2), channels = pick(1, channels_last ? 70 : 3);
-  AxisArgs ax[2];
-  for (AxisArgs& a : ax) {
-    const bool edge = rng() % 4 == 0;  // 1-element axes, huge strides, big windows
-    a.in = edge ? pick(1, 2) : pick(1, 12);
-    a.k = pick(1, edge ? 6 : 4);
-    a.s = rng() % 8 == 0 ? pick(5, 1000) : pick(1, 3);
-    a.d = pick(1, 3);
-    a.pb = pick(0, a.k + 1);
-    a.pa = pick(0, a.k + 1);
-  }
-  index_t out_len[2];
-  bool valid = true;
+T round_half_even(wide sum, index_t div) {
+  wide q = sum / div, r = sum - q * div;
+  if (r < 0) q -= 1, r += div;  // floor division
+  if (2 * r > div || (2 * r == div && q % 2 != 0)) q += 1;
+  const wide lo = std::numeric_limits<T>::lowest(), hi = std::numeric_limits<T>::max();
+  return static_cast<T>(q < lo ? lo : q > hi ? hi : q);
+}
+
+// ---- one problem ----------------------------------------------------------------------------
+
+/// Counts for the summary line.
+struct Tally {
+  long cases = 0, valid = 0;
+  long axes[kKinds] = {};  // valid axes of each kind
+};
+
+/// One memory axis of the input: its length and its stride in elements.
+struct MemAxis {
+  index_t len = 1, stride = 0;
+};
+
+/// Plan `dims` axes (spatial, outermost first) and, when every one is valid, pool a random
+/// input with them in every way and compare with the naive loop.
+template <typename T>
+void check_problem(Rng& r, int dims, const naive::AxisArgs* spatial, const char* name,
+                   Tally& tally) {
+  ++tally.cases;
+  naive::AxisArgs ax[3];  // depth, height, width; the unused leading ones stay trivial
   poolkit::Problem p;
-  for (int i = 0; i < 2; ++i) {
-    out_len[i] = naive_out_len(ax[i], ceil_mode);
-    bool empty_window = false;
-    for (index_t o = 0; o < out_len[i]; ++o) {
-      bool any = false;
-      index_t pos;
-      for (index_t t = 0; t < ax[i].k; ++t) any |= tap_inside(ax[i], o, t, &pos);
-      empty_window |= !any;
-    }
-    poolkit::Axis& a = p.geom.axes[1 + i];
-    a.in = ax[i].in;
-    a.kernel = ax[i].k;
-    a.stride = ax[i].s;
-    a.pad_before = ax[i].pb;
-    a.pad_after = ax[i].pa;
-    a.dilation = ax[i].d;
-    const poolkit::AxisStatus status = poolkit::plan_axis(a, ceil_mode);
-    const poolkit::AxisStatus want = out_len[i] < 1   ? poolkit::AxisStatus::no_output
-                                     : empty_window ? poolkit::AxisStatus::empty_window
-                                                    : poolkit::AxisStatus::ok;
-    CHECK(status == want, "%s plan status %d, expected %d (in %lld k %lld s %lld pads %lld %lld "
-          "d %lld ceil %d)", name, static_cast<int>(status), static_cast<int>(want),
-          (long long)a.in, (long long)a.kernel, (long long)a.stride, (long long)a.pad_before,
-          (long long)a.pad_after, (long long)a.dilation, ceil_mode);
-    if (status == poolkit::AxisStatus::ok)
-      CHECK(a.out == out_len[i], "%s out %lld, expected %lld", name, (long long)a.out,
-            (long long)out_len[i]);
-    valid &= want == poolkit::AxisStatus::ok;
+  bool valid = true;
+  for (int i = 0; i < dims; ++i) {
+    const int g = 3 - dims + i;
+    ax[g] = spatial[i];
+    poolkit::Axis& a = p.geom.axes[g];
+    a.in = ax[g].in, a.kernel = ax[g].k, a.stride = ax[g].s;
+    a.pad_before = ax[g].pb, a.pad_after = ax[g].pa, a.dilation = ax[g].d;
+    std::int64_t want_out = 0;
+    const AxisStatus want = naive::status(ax[g], &want_out);
+    const AxisStatus got = poolkit::plan_axis(a, ax[g].ceil);
+    CHECK(got == want, "%s plan_axis status %d, expected %d (in %lld k %lld s %lld pads %lld "
+          "%lld d %lld ceil %d)", name, static_cast<int>(got), static_cast<int>(want),
+          static_cast<long long>(a.in), static_cast<long long>(a.kernel),
+          static_cast<long long>(a.stride), static_cast<long long>(a.pad_before),
+          static_cast<long long>(a.pad_after), static_cast<long long>(a.dilation),
+          ax[g].ceil ? 1 : 0);
+    if (got == AxisStatus::ok && want == AxisStatus::ok)
+      CHECK(a.out == want_out, "%s out %lld, expected %lld", name,
+            static_cast<long long>(a.out), static_cast<long long>(want_out));
+    valid &= got == AxisStatus::ok && want == AxisStatus::ok;
   }
   if (!valid) return;
-  ++checked;
+  ++tally.valid;
 
-  // Input element (n, c, y, x) lives at base + n*sn + c*sc + y*sy + x*sx in a padded buffer,
-  // with the width axis optionally spread out and the height axis optionally flipped.
-  const index_t H = ax[0].in, W = ax[1].in, C = channels, OH = out_len[0], OW = out_len[1];
-  const index_t spread = channels_last ? 1 : pick(1, 2);
-  const bool flip = rng() % 2;
-  index_t sx, sy, sc, sn;
-  if (channels_last) { sc = 1; sx = C; sy = W * C; sn = H * W * C; }
-  else { sx = spread; sy = W * spread; sc = H * W * spread; sn = C * sc; }
-  std::vector<T> buffer(static_cast<std::size_t>(batch * sn));
-  for (T& v : buffer) v = random_value<T>(rng);
+  const index_t D = ax[0].in, H = ax[1].in, W = ax[2].in;
+  const index_t OD = p.geom.axes[0].out, OH = p.geom.axes[1].out, OW = p.geom.axes[2].out;
+  const index_t sites = D * H * W, outputs = OD * OH * OW;
+  const index_t taps = ax[0].k * ax[1].k * ax[2].k;
+
+  // Batch and channels, kept small enough that the naive loop stays cheap. Channels-last
+  // reaches past 64 channels, the kernels' lane block.
+  const bool channels_last = r.one_in(2);
+  const bool has_batch = !r.one_in(4);
+  const index_t batch = has_batch ? r.pick(1, 2) : 1;
+  index_t C = r.pick(1, channels_last ? 70 : 3);
+  while (C > 1 && (batch * C * outputs * taps > 40000 || batch * C * sites > 20000)) C /= 2;
+  const bool has_channel_axis = channels_last || C > 1 || !r.one_in(3);
+
+  // Memory axes: batch, channel (channels-first), depth, height, width, channel
+  // (channels-last). Strides come from a shuffled order, sometimes with gaps (a view of a
+  // larger array) and flips (negative strides); channels-last channels stay contiguous.
+  enum { kBatch, kChannel, kDepth, kHeight, kWidth, kAxes };
+  MemAxis mem[kAxes];
+  mem[kBatch].len = batch, mem[kChannel].len = C;
+  mem[kDepth].len = D, mem[kHeight].len = H, mem[kWidth].len = W;
+  std::vector<int> order = {kBatch, kDepth, kHeight, kWidth};
+  if (!channels_last) order.insert(order.begin() + 1, kChannel);
+  if (r.one_in(3)) std::shuffle(order.begin(), order.end(), r.gen);
+  index_t extent = 1;
+  if (channels_last) {
+    mem[kChannel].stride = 1;
+    extent = C + (r.one_in(4) ? r.pick(1, 3) : 0);
+  }
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    mem[*it].stride = extent;
+    extent *= mem[*it].len + (r.one_in(5) ? r.pick(1, 2) : 0);
+  }
   index_t base = 0;
-  if (flip) { base = (H - 1) * sy; sy = -sy; }
-  auto at = [&](index_t n, index_t c, index_t y, index_t x) {
-    return buffer[static_cast<std::size_t>(base + n * sn + c * sc + y * sy + x * sx)];
+  for (int m : order)
+    if (r.one_in(4)) {
+      base += (mem[m].len - 1) * mem[m].stride;
+      mem[m].stride = -mem[m].stride;
+    }
+  std::vector<T> buffer(static_cast<std::size_t>(extent), sentinel<T>());
+  auto offset = [&](index_t n, index_t c, index_t z, index_t y, index_t x) {
+    return static_cast<std::size_t>(base + n * mem[kBatch].stride + c * mem[kChannel].stride +
+                                    z * mem[kDepth].stride + y * mem[kHeight].stride +
+                                    x * mem[kWidth].stride);
   };
-  p.in_strides[1] = sy;
-  p.in_strides[2] = sx;
-  if (channels_last) { p.planes = batch; p.channels = C; p.outer_shape = {batch};
-                       p.outer_strides = {sn}; }
-  else { p.planes = batch * C; p.channels = 1; p.outer_shape = {batch, C};
-         p.outer_strides = {sn, sc}; }
-
-  const std::size_t total = static_cast<std::size_t>(batch * C * OH * OW);
-  auto out_at = [&](index_t n, index_t c, index_t oy, index_t ox) {
-    return static_cast<std::size_t>(channels_last ? ((n * OH + oy) * OW + ox) * C + c
-                                                  : ((n * C + c) * OH + oy) * OW + ox);
-  };
-  const bool include_pad = rng() % 2;
-  const index_t override_div = rng() % 4 == 0 ? pick(1, 5) : 0;
-  std::vector<T> want_max(total), want_avg(total);
-  std::vector<index_t> want_idx(total);
   for (index_t n = 0; n < batch; ++n)
     for (index_t c = 0; c < C; ++c)
-      for (index_t oy = 0; oy < OH; ++oy)
-        for (index_t ox = 0; ox < OW; ++ox) {
-          T best = poolkit::lowest<T>();
-          index_t arg = -1, inside = 0;
-          __int128 isum = 0;
-          poolkit::accum_t<T> fsum = 0;
-          for (index_t ty = 0; ty < ax[0].k; ++ty)
-            for (index_t tx = 0; tx < ax[1].k; ++tx) {
-              index_t y, x;
-              const bool in_y = tap_inside(ax[0], oy, ty, &y);
-              if (!tap_inside(ax[1], ox, tx, &x) || !in_y) continue;
-              const T v = at(n, c, y, x);
-              if (arg < 0) arg = y * W + x;
-              const bool nan_v = poolkit::is_float_v<T> && v != v;
-              const bool nan_best = poolkit::is_float_v<T> && best != best;
-              if (!nan_best && (nan_v || v > best)) { best = v; arg = y * W + x; }
-              ++inside;
-              if constexpr (poolkit::is_float_v<T>) fsum += static_cast<poolkit::accum_t<T>>(v);
-              else isum += static_cast<__int128>(v);
-            }
-          const index_t div = override_div ? override_div
-                              : include_pad ? padded_taps(ax[0], oy) * padded_taps(ax[1], ox)
-                                            : inside;
-          const std::size_t o = out_at(n, c, oy, ox);
-          want_max[o] = best;
-          want_idx[o] = arg;
-          if constexpr (poolkit::is_float_v<T>)
-            want_avg[o] = static_cast<T>(fsum / static_cast<poolkit::accum_t<T>>(div));
-          else
-            want_avg[o] = round_half_even<T>(isum, div);
-        }
+      for (index_t z = 0; z < D; ++z)
+        for (index_t y = 0; y < H; ++y)
+          for (index_t x = 0; x < W; ++x) buffer[offset(n, c, z, y, x)] = random_value<T>(r);
 
-  p.min_parallel_taps = 0;  // split even these small problems over threads
-  for (int run = 0; run < 3 * (static_cast<int>(poolkit::simd_supported()) + 1); ++run) {
-    const int threads = run % 3 == 0 ? 1 : run % 3 == 1 ? 2 : 5;  // every level, every count
-    p.threads = threads;
-    p.simd = static_cast<poolkit::Simd>(run / 3);
-    std::vector<T> got_max(total), got_avg(total);
-    std::vector<index_t> got_idx(total);
-    poolkit::max_pool(p, buffer.data() + base, got_max.data(), got_idx.data());
-    poolkit::avg_pool(p, buffer.data() + base, got_avg.data(),
-                      poolkit::AvgOptions{include_pad, override_div});
-    for (std::size_t i = 0; i < total; ++i) {
-      CHECK(same_value(got_max[i], want_max[i]), "%s max at %zu (threads %d, %s)", name, i,
-            threads, channels_last ? "NHWC" : "NCHW");
-      CHECK(got_idx[i] == want_idx[i], "%s argmax at %zu: %lld, expected %lld", name, i,
-            (long long)got_idx[i], (long long)want_idx[i]);
-      CHECK(same_value(got_avg[i], want_avg[i]), "%s avg at %zu (threads %d, %s)", name, i,
-            threads, channels_last ? "NHWC" : "NCHW");
+  for (int i = 0; i < dims; ++i) p.in_strides[3 - dims + i] = mem[kDepth + 3 - dims + i].stride;
+  if (has_batch) {
+    p.outer_shape.push_back(batch);
+    p.outer_strides.push_back(mem[kBatch].stride);
+  }
+  if (channels_last) {
+    p.planes = batch;
+    p.channels = C;
+  } else {
+    if (has_channel_axis) {
+      p.outer_shape.push_back(C);
+      p.outer_strides.push_back(mem[kChannel].stride);
     }
+    p.planes = batch * C;
+    p.channels = 1;
+  }
+
+  // The naive loop: every tap of every window, row-major, skipping those outside the input.
+  const std::size_t total = static_cast<std::size_t>(batch * C * outputs);
+  auto out_index = [&](index_t n, index_t c, index_t site) {
+    return static_cast<std::size_t>(channels_last ? (n * outputs + site) * C + c
+                                                  : (n * C + c) * outputs + site);
+  };
+  const bool include_pad = r.one_in(2);
+  const index_t divisor_override = r.one_in(8) ? index_t{1} << 40 : r.pick(1, 5);
+  std::vector<T> want_max(total), want_avg[3];
+  std::vector<index_t> want_idx(total);
+  for (auto& v : want_avg) v.resize(total);
+  for (index_t n = 0; n < batch; ++n)
+    for (index_t c = 0; c < C; ++c)
+      for (index_t od = 0; od < OD; ++od)
+        for (index_t oh = 0; oh < OH; ++oh)
+          for (index_t ow = 0; ow < OW; ++ow) {
+            T best = poolkit::lowest<T>();
+            index_t arg = -1, inside = 0;
+            wide isum = 0;
+            poolkit::accum_t<T> fsum = 0;
+            for (index_t tz = 0; tz < ax[0].k; ++tz)
+              for (index_t ty = 0; ty < ax[1].k; ++ty)
+                for (index_t tx = 0; tx < ax[2].k; ++tx) {
+                  const wide z = naive::tap(ax[0], od, tz), y = naive::tap(ax[1], oh, ty),
+                             x = naive::tap(ax[2], ow, tx);
+                  if (z < 0 || z >= D || y < 0 || y >= H || x < 0 || x >= W) continue;
+                  const index_t zi = static_cast<index_t>(z), yi = static_cast<index_t>(y),
+                                xi = static_cast<index_t>(x);
+                  const T v = buffer[offset(n, c, zi, yi, xi)];
+                  const index_t flat = (zi * H + yi) * W + xi;
+                  if (arg < 0) arg = flat;
+                  const bool nan_v = poolkit::is_float_v<T> && v != v;
+                  const bool nan_best = poolkit::is_float_v<T> && best != best;
+                  if (!nan_best && (nan_v || v > best)) best = v, arg = flat;
+                  ++inside;
+                  if constexpr (poolkit::is_float_v<T>)
+                    fsum += static_cast<poolkit::accum_t<T>>(v);
+                  else
+                    isum += static_cast<wide>(v);
+                }
+            const index_t padded = naive::window_taps(ax[0], od).padded *
+                                   naive::window_taps(ax[1], oh).padded *
+                                   naive::window_taps(ax[2], ow).padded;
+            const index_t divisors[3] = {include_pad ? padded : inside, divisor_override,
+                                         include_pad ? inside : padded};
+            const std::size_t o = out_index(n, c, (od * OH + oh) * OW + ow);
+            want_max[o] = best;
+            want_idx[o] = arg;
+            for (int k = 0; k < 3; ++k) {
+              if constexpr (poolkit::is_float_v<T>)
+                want_avg[k][o] =
+                    static_cast<T>(fsum / static_cast<poolkit::accum_t<T>>(divisors[k]));
+              else
+                want_avg[k][o] = round_half_even<T>(isum, divisors[k]);
+            }
+          }
+  const poolkit::AvgOptions avg_options[3] = {
+      {include_pad, 0}, {include_pad, divisor_override}, {!include_pad, 0}};
+
+  // Every SIMD level this CPU runs, each with 1, 2 and 5 threads (more than this machine may
+  // have); the pairing with indices on or off and the divisor rule rotates with the level.
+  const int failures_before = failures;
+  p.min_parallel_taps = 0;  // split even these small problems over threads
+  const int levels = static_cast<int>(poolkit::simd_supported()) + 1;
+  const int thread_counts[3] = {1, 2, 5};
+  for (int level = 0; level < levels; ++level)
+    for (int t = 0; t < 3; ++t) {
+      p.threads = thread_counts[t];
+      p.simd = static_cast<poolkit::Simd>(level);
+      const bool with_indices = (t + level) % 2 == 0;
+      const int rule = (t + level) % 3;
+      std::vector<T> got_max(total, sentinel<T>()), got_avg(total, sentinel<T>());
+      std::vector<index_t> got_idx(with_indices ? total : 0, -7);
+      const T* in = buffer.data() + base;
+      poolkit::max_pool(p, in, got_max.data(), with_indices ? got_idx.data() : nullptr);
+      poolkit::avg_pool(p, in, got_avg.data(), avg_options[rule]);
+      for (std::size_t i = 0; i < total; ++i) {
+        CHECK(same_value(got_max[i], want_max[i]), "%s max at %zu (%s, %d threads, simd %d)",
+              name, i, channels_last ? "channels-last" : "channels-first", p.threads, level);
+        if (with_indices)
+          CHECK(got_idx[i] == want_idx[i], "%s argmax at %zu: %lld, expected %lld", name, i,
+                static_cast<long long>(got_idx[i]), static_cast<long long>(want_idx[i]));
+        CHECK(same_value(got_avg[i], want_avg[rule][i]),
+              "%s avg at %zu (rule %d, %s, %d threads, simd %d)", name, i, rule,
+              channels_last ? "channels-last" : "channels-first", p.threads, level);
+      }
+    }
+  if (failures > failures_before && failures_before < 20) {  // the case, to reproduce it
+    std::printf("  in that case: %s, batch %lld (axis %d), channels %lld, strides batch %lld "
+                "channel %lld, base %lld, avg count_include_pad %d override %lld\n",
+                channels_last ? "channels-last" : "channels-first",
+                static_cast<long long>(batch), has_batch ? 1 : 0, static_cast<long long>(C),
+                static_cast<long long>(mem[kBatch].stride),
+                static_cast<long long>(mem[kChannel].stride), static_cast<long long>(base),
+                include_pad ? 1 : 0, static_cast<long long>(divisor_override));
+    for (int g = 3 - dims; g < 3; ++g)
+      std::printf("  axis %d: in %lld k %lld s %lld pads %lld %lld d %lld ceil %d, stride %lld\n",
+                  g, static_cast<long long>(ax[g].in), static_cast<long long>(ax[g].k),
+                  static_cast<long long>(ax[g].s), static_cast<long long>(ax[g].pb),
+                  static_cast<long long>(ax[g].pa), static_cast<long long>(ax[g].d),
+                  ax[g].ceil ? 1 : 0, static_cast<long long>(p.in_strides[g]));
   }
 }
 
+/// `cases` random problems: 1 to 3 spatial axes, each of a random kind; most axes are drawn
+/// again until valid (the rest test plan_axis's statuses on invalid ones).
 template <typename T>
-void run_dtype(const char* name, int cases) {
-  std::mt19937_64 rng(12345u + sizeof(T) * 7u + std::is_signed_v<T>);
-  for (int i = 0; i < cases; ++i) run_case<T>(rng, name);
+void run_dtype(const char* name, long cases, long* kind_totals) {
+  Rng r{std::mt19937_64(12345u + sizeof(T) * 7u + std::is_signed_v<T>)};
+  Tally tally;
+  for (long i = 0; i < cases; ++i) {
+    const int dims = static_cast<int>(r.pick(1, 3));
+    naive::AxisArgs axes[3];
+    int kinds[3];
+    for (int d = 0; d < dims; ++d) {
+      kinds[d] = static_cast<int>(r.pick(0, kKinds - 1));
+      const bool want_valid = !r.one_in(8);
+      for (int tries = 0; tries < 1000; ++tries) {
+        axes[d] = random_axis(r, kinds[d]);
+        std::int64_t out = 0;
+        if (!want_valid || naive::status(axes[d], &out) == AxisStatus::ok) break;
+      }
+    }
+    const long valid_before = tally.valid;
+    check_problem<T>(r, dims, axes, name, tally);
+    if (tally.valid > valid_before)
+      for (int d = 0; d < dims; ++d) ++tally.axes[kinds[d]];
+  }
+  for (int k = 0; k < kKinds; ++k) kind_totals[k] += tally.axes[k];
+  std::printf("%-9s %6ld valid geometries of %ld cases\n", name, tally.valid, tally.cases);
+  std::fflush(stdout);  // a sanitizer abort in the next dtype must not swallow it
 }
 
 void test_divide_round() {
@@ -251,39 +430,32 @@ void test_divide_round() {
          std::numeric_limits<std::int64_t>::max()), "int64 sums stay exact");
 }
 
-void test_overflow() {
-  poolkit::Axis a;
-  a.in = 10;
-  a.kernel = std::numeric_limits<index_t>::max();
-  a.dilation = 2;
-  CHECK(poolkit::plan_axis(a, false) == poolkit::AxisStatus::overflow, "kernel*dilation");
-  poolkit::Axis b;
-  b.in = std::numeric_limits<index_t>::max();
-  b.pad_before = 1;
-  CHECK(poolkit::plan_axis(b, false) == poolkit::AxisStatus::overflow, "in + padding");
-  poolkit::Axis c;
-  c.in = 5;
-  c.kernel = 3;
-  c.stride = std::numeric_limits<index_t>::max();
-  CHECK(poolkit::plan_axis(c, true) == poolkit::AxisStatus::ok && c.out == 1, "huge stride");
-}
-
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  long cases = 400;
+  if (argc > 1) {
+    char* end = nullptr;
+    cases = std::strtol(argv[1], &end, 10);
+    if (argc > 2 || *end != '\0' || cases < 1) {
+      std::fprintf(stderr, "usage: %s [cases per dtype >= 1]\n", argv[0]);
+      return 2;
+    }
+  }
   test_divide_round();
-  test_overflow();
-  const int cases = 400;
-  run_dtype<poolkit::float16_t>("float16", cases);
-  run_dtype<poolkit::bfloat16_t>("bfloat16", cases);
-  run_dtype<float>("float32", cases);
-  run_dtype<double>("float64", cases);
-  run_dtype<std::int8_t>("int8", cases);
-  run_dtype<std::uint8_t>("uint8", cases);
-  run_dtype<std::int16_t>("int16", cases);
-  run_dtype<std::uint16_t>("uint16", cases);
-  run_dtype<std::int32_t>("int32", cases);
-  run_dtype<std::int64_t>("int64", cases);
-  std::printf("%d passed, %d failed\n", checked, failures);
+  long kinds[kKinds] = {};
+  run_dtype<poolkit::float16_t>("float16", cases, kinds);
+  run_dtype<poolkit::bfloat16_t>("bfloat16", cases, kinds);
+  run_dtype<float>("float32", cases, kinds);
+  run_dtype<double>("float64", cases, kinds);
+  run_dtype<std::int8_t>("int8", cases, kinds);
+  run_dtype<std::uint8_t>("uint8", cases, kinds);
+  run_dtype<std::int16_t>("int16", cases, kinds);
+  run_dtype<std::uint16_t>("uint16", cases, kinds);
+  run_dtype<std::int32_t>("int32", cases, kinds);
+  run_dtype<std::int64_t>("int64", cases, kinds);
+  std::printf("valid axes by kind:");
+  for (int k = 0; k < kKinds; ++k) std::printf(" %s %ld", kKindNames[k], kinds[k]);
+  std::printf("\n%s: %d failed checks\n", failures == 0 ? "passed" : "FAILED", failures);
   return failures == 0 ? 0 : 1;
 }

@@ -113,7 +113,7 @@ def dtype_of(value: object, name: str) -> np.dtype[Any]:
 
 
 def as_array(x: object, name: str = "x") -> np.ndarray:
-    """`x` as an aligned, native-byte-order array of a supported dtype (copies only if needed)."""
+    """`x` as a NumPy array of a supported dtype, without copying where NumPy can avoid it."""
     if isinstance(x, np.ndarray):
         arr = x
     else:
@@ -126,21 +126,29 @@ def as_array(x: object, name: str = "x") -> np.ndarray:
             raise TypeError(
                 f"{name} must be an array or array-like of numbers, got {type(x).__name__}: {exc}"
             ) from None
-    dtype = arr.dtype
-    if not supported(dtype):
-        raise TypeError(f"{name} has dtype {dtype}, which is not supported; "
+    if not supported(arr.dtype):
+        raise TypeError(f"{name} has dtype {arr.dtype}, which is not supported; "
                         f"poolkit supports {_SUPPORTED_NAMES}")
-    if not dtype.isnative:
-        arr = arr.astype(dtype.newbyteorder("="))
-    elif not arr.flags.aligned:
-        arr = arr.copy()
+    return arr
+
+
+def kernel_ready(arr: np.ndarray, channels_last: bool) -> np.ndarray:
+    """`arr` as the kernels read it: aligned, native byte order and, channels-last, with the
+    channels of a site contiguous. Copies only what breaks one of these."""
+    if not arr.dtype.isnative:
+        return np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("="))
+    if not arr.flags.aligned:
+        return arr.copy()
+    if channels_last and arr.ndim and arr.shape[-1] > 1 and arr.strides[-1] != arr.itemsize:
+        return np.ascontiguousarray(arr)
     return arr
 
 
 class Call(NamedTuple):
     """A validated pooling call, ready for the kernels."""
 
-    x: np.ndarray
+    source: np.ndarray  # the caller's data, which `out=` must not overlap
+    x: np.ndarray  # the same values as the kernels read them (a copy only where needed)
     channels_last: bool
     kernel: Tuple[int, ...]
     stride: Tuple[int, ...]
@@ -258,9 +266,8 @@ def prepare(
                 _PLANS.clear()
             _PLANS[key] = planned
     last, kernel, steps, before, after, dil, ceil, out_shape = planned
-    if last and arr.ndim and arr.shape[-1] > 1 and arr.strides[-1] != arr.itemsize:
-        arr = np.ascontiguousarray(arr)  # the kernels read a site's channels contiguously
-    return Call(arr, last, kernel, steps, before, after, dil, ceil, out_shape)
+    return Call(arr, kernel_ready(arr, last), last, kernel, steps, before, after, dil, ceil,
+                out_shape)
 
 
 def output_array(out: object, call: Call) -> np.ndarray:
@@ -278,7 +285,7 @@ def output_array(out: object, call: Call) -> np.ndarray:
                          f"non-contiguous array with strides {out.strides}")
     if not out.flags.writeable:
         raise ValueError("out must be writeable, got a read-only array")
-    if np.may_share_memory(out, call.x):
+    if np.may_share_memory(out, call.source) or np.may_share_memory(out, call.x):
         raise ValueError("out must not overlap the input x, got an array sharing its memory")
     return out
 

@@ -149,6 +149,9 @@ def _shape_tuple(input_shape: object) -> Tuple[int, ...]:
     shape = tuple(int(v) for v in input_shape)
     if shape and min(shape) < 0:
         raise ValueError(f"input_shape must not hold negative sizes, got {input_shape!r}")
+    if shape and max(shape) > _args.INT64_MAX:
+        raise ValueError(f"input_shape must hold sizes that fit in int64 (< 2**63), got "
+                         f"{input_shape!r}")
     return shape
 
 

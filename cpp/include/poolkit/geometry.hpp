@@ -7,11 +7,18 @@
 namespace poolkit {
 
 using index_t = std::int64_t;
+/// A count that may exceed int64 (taps of a whole axis), exact up to 2**128 - 1.
+using count_t = unsigned __int128;
 
 /// Half-open range of input taps [begin, end) on the dilation grid: begin, begin + step, ...
 struct Span {
   index_t begin;
   index_t end;
+
+  /// Number of taps in the span on a grid of `step`.
+  constexpr index_t taps(index_t step) const noexcept {
+    return end > begin ? (end - begin - 1) / step + 1 : 0;
+  }
 };
 
 /// Why an axis configuration is unusable (the Python layer turns each into a message).
@@ -39,18 +46,22 @@ struct Axis {
   constexpr index_t start(index_t o) const noexcept { return o * stride - pad_before; }
 
   /// The in-bounds taps of window `o`, stepping by `dilation`; begin == end when none.
+  /// Overflow-free for every axis plan_axis accepts (in + pads and the extent fit in int64).
   constexpr Span window(index_t o) const noexcept {
     const index_t first = start(o);
-    const index_t last = first + dilation * (kernel - 1);  // last tap, inclusive
+    const index_t reach = dilation * (kernel - 1);  // last tap - first tap
     index_t begin = first;
-    if (begin < 0) begin += ((-begin + dilation - 1) / dilation) * dilation;
-    const index_t end = last < in - 1 ? last + 1 : in;
+    if (first < 0) {  // the first tap at or after 0 on the dilation grid
+      const index_t r = -first % dilation;
+      begin = r == 0 ? 0 : dilation - r;
+    }
+    const index_t end = reach >= in - first ? in : first + reach + 1;
     return Span{begin, begin < end ? end : begin};
   }
 
   /// The outputs whose windows lie wholly inside the input, every tap in bounds: [begin, end).
   constexpr Span inner_outputs() const noexcept {
-    const index_t first = (pad_before + stride - 1) / stride;  // start(o) >= 0
+    const index_t first = pad_before / stride + (pad_before % stride != 0);  // start(o) >= 0
     const index_t room = in - 1 - dilation * (kernel - 1) + pad_before;  // start(o) <= room
     index_t last = room >= 0 ? room / stride + 1 : 0;
     if (last > out) last = out;
@@ -58,10 +69,7 @@ struct Axis {
   }
 
   /// Number of taps of window `o` inside the input.
-  constexpr index_t taps_inside(index_t o) const noexcept {
-    const Span s = window(o);
-    return s.end > s.begin ? (s.end - s.begin - 1) / dilation + 1 : 0;
-  }
+  constexpr index_t taps_inside(index_t o) const noexcept { return window(o).taps(dilation); }
 
   /// Number of taps of window `o` inside the padded extent [-pad_before, in + pad_after):
   /// windows reaching past the trailing padding (ceil_mode overhang) count only what is inside.
@@ -83,7 +91,30 @@ constexpr bool mul_overflows(index_t a, index_t b, index_t* r) noexcept {
 }
 
 constexpr index_t floor_div(index_t a, index_t b) noexcept {  // b > 0
-  return a >= 0 ? a / b : -((-a + b - 1) / b);
+  const index_t q = a / b;
+  return a % b < 0 ? q - 1 : q;
+}
+
+/// sum over i in [0, n) of floor((a * i + b) / m), for m >= 1, modulo 2**128: exact whenever
+/// the true sum lies below 2**128. O(log m) steps of Euclid's kind, so sums over 2**62 terms
+/// cost nothing.
+constexpr count_t floor_sum(count_t n, count_t m, count_t a, count_t b) noexcept {
+  count_t total = 0;
+  while (n != 0) {
+    total += (n * (n - 1) / 2) * (a / m) + n * (b / m);
+    a %= m;
+    b %= m;
+    // The lattice points under the line, counted column-wise, are the points under the
+    // mirrored line counted row-wise: swap the roles of a and m.
+    const count_t top = a * n + b;
+    if (top < m) break;
+    n = top / m;
+    b = top % m;
+    const count_t t = m;
+    m = a;
+    a = t;
+  }
+  return total;
 }
 
 }  // namespace detail
@@ -114,10 +145,19 @@ constexpr AxisStatus plan_axis(Axis& a, bool ceil_mode) noexcept {
   // start past the input; windows starting in the leading padding may step over a short axis.
   if (last_start >= a.in) return AxisStatus::empty_window;
   if (a.pad_before > span - 1) return AxisStatus::empty_window;  // first window all padding
+  // A window starting in the leading padding reaches 0 (the first one does), so its first tap
+  // at or after 0 lies at (start mod dilation); when the input is shorter than the dilation
+  // that tap alone can be inside. Count, in closed form, the windows whose tap misses.
   if (a.in < a.dilation) {
-    const index_t leading = detail::floor_div(a.pad_before - 1, a.stride) + 1;  // starts < 0
-    for (index_t o = 0; o < leading && o < out; ++o)
-      if (a.taps_inside(o) == 0) return AxisStatus::empty_window;
+    const index_t leading = a.pad_before / a.stride + (a.pad_before % a.stride != 0);
+    const count_t n = static_cast<count_t>(leading < out ? leading : out);
+    const count_t d = static_cast<count_t>(a.dilation);
+    const count_t s = static_cast<count_t>(a.stride) % d;
+    const count_t b = (d - static_cast<count_t>(a.pad_before) % d) % d;  // start(0) mod d
+    // [(x mod d) >= in] == floor((x + d - in) / d) - floor(x / d) for x >= 0 and in < d.
+    const count_t missing = floor_sum(n, d, s, b + d - static_cast<count_t>(a.in)) -
+                            floor_sum(n, d, s, b);
+    if (missing != 0) return AxisStatus::empty_window;
   }
   return AxisStatus::ok;
 }
@@ -162,11 +202,31 @@ struct Geometry {
   }
 };
 
-/// Sum over the outputs of one axis of the taps that read an input element.
-constexpr index_t taps_inside_total(const Axis& a) noexcept {
-  index_t total = 0;
-  for (index_t o = 0; o < a.out; ++o) total += a.taps_inside(o);
-  return total;
+/// Sum over the outputs of one planned axis of the taps that read an input element, in
+/// closed form (an axis may hold 2**62 outputs). Tap t of window o lies at o*s - pb + t*d; the
+/// in-bounds taps of a window run from index B(o) = max(0, ceil((pb - o*s) / d)) to
+/// A(o) = min(k - 1, floor((in - 1 + pb - o*s) / d)), so the total is
+/// sum(A) - sum(B) + out, each sum a floor_sum over a run of windows.
+constexpr count_t taps_inside_total(const Axis& a) noexcept {
+  const index_t s = a.stride, pb = a.pad_before, out = a.out;
+  const count_t d = static_cast<count_t>(a.dilation);
+  // B(o) > 0 only for windows starting in the leading padding, o < L; counted from the last
+  // of them (o = L - 1 - j) the numerator pb - o*s grows by s with j.
+  const index_t leading = pb / s + (pb % s != 0);
+  const index_t n_lead = leading < out ? leading : out;
+  const count_t sum_b =
+      n_lead == 0 ? 0
+                  : detail::floor_sum(static_cast<count_t>(n_lead), d, static_cast<count_t>(s),
+                                      static_cast<count_t>(pb - (n_lead - 1) * s) + d - 1);
+  // A(o) = k - 1 while o*s <= pb + in - extent; after that, counted from the last window, the
+  // numerator in - 1 + pb - o*s grows by s.
+  const index_t room = pb + a.in - a.extent();
+  const index_t n_full = room < 0 ? 0 : (room / s + 1 < out ? room / s + 1 : out);
+  const count_t sum_a =
+      static_cast<count_t>(a.kernel - 1) * static_cast<count_t>(n_full) +
+      detail::floor_sum(static_cast<count_t>(out - n_full), d, static_cast<count_t>(s),
+                        static_cast<count_t>(a.in - 1 + pb - (out - 1) * s));
+  return sum_a - sum_b + static_cast<count_t>(out);
 }
 
 }  // namespace poolkit

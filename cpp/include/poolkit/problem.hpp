@@ -89,38 +89,47 @@ void pool_rows(const T* in, const Problem& p, index_t row_begin, index_t row_end
   const index_t dd = g.d().dilation, dh = g.h().dilation, dw = ax.dilation;
   const index_t channels = kColumns ? 1 : p.channels;
   const Span inner = kColumns ? ax.inner_outputs() : Span{0, 0};
-  const index_t lane_stride = ax.stride * sw;  // input elements between adjacent columns
+  // Input elements between adjacent inner columns (which fits: both lie in the input).
+  const index_t lane_stride = inner.end - inner.begin > 1 ? ax.stride * sw : 0;
   typename Op::Block block;
   for (index_t row = row_begin; row < row_end; ++row) {
     const index_t od = row / out_h, oh = row % out_h;
     const Span zs = g.d().window(od), ys = g.h().window(oh);
+    // Taps are counted, not stepped to the end, so that no position past the last one (which
+    // may not fit in int64 when the dilation is huge) is ever computed.
+    const index_t nz = zs.taps(dd), ny = ys.taps(dh);
     for (index_t ow = 0; ow < out_w;) {
       if (kColumns && ow == inner.begin && inner.end > inner.begin) {
         for (; ow < inner.end; ow += kLanes) {
           const index_t lanes = std::min(kLanes, inner.end - ow);
           const index_t x0 = ax.start(ow);
           op.start(block, lanes, (zs.begin * in_h + ys.begin) * in_w + x0, ax.stride);
-          for (index_t z = zs.begin; z < zs.end; z += dd)
-            for (index_t y = ys.begin; y < ys.end; y += dh)
-              for (index_t t = 0, x = x0; t < ax.kernel; ++t, x += dw)
+          for (index_t i = 0; i < nz; ++i)
+            for (index_t j = 0; j < ny; ++j)
+              for (index_t t = 0; t < ax.kernel; ++t) {
+                const index_t z = zs.begin + i * dd, y = ys.begin + j * dh, x = x0 + t * dw;
                 op.template step<kStride>(block, lanes, in + z * sd + y * sh + x * sw,
                                           lane_stride, (z * in_h + y) * in_w + x, ax.stride);
+              }
           op.store(block, lanes, row * out_w + ow, od, oh, ow);  // inner divisors agree
         }
         ow = inner.end;
         continue;
       }
       const Span xs = ax.window(ow);
+      const index_t nx = xs.taps(dw);
       const index_t first = (zs.begin * in_h + ys.begin) * in_w + xs.begin;
       const index_t at = (row * out_w + ow) * channels;
       for (index_t c0 = 0; c0 < channels; c0 += kLanes) {
         const index_t lanes = kColumns ? 1 : std::min(kLanes, channels - c0);
         op.start(block, lanes, first, 0);
-        for (index_t z = zs.begin; z < zs.end; z += dd)
-          for (index_t y = ys.begin; y < ys.end; y += dh)
-            for (index_t x = xs.begin; x < xs.end; x += dw)
+        for (index_t i = 0; i < nz; ++i)
+          for (index_t j = 0; j < ny; ++j)
+            for (index_t t = 0; t < nx; ++t) {
+              const index_t z = zs.begin + i * dd, y = ys.begin + j * dh, x = xs.begin + t * dw;
               op.template step<1>(block, lanes, in + z * sd + y * sh + x * sw + c0, 1,
                                   (z * in_h + y) * in_w + x, 0);
+            }
         op.store(block, lanes, at + c0, od, oh, ow);
       }
       ++ow;
@@ -133,7 +142,9 @@ void pool_rows(const T* in, const Problem& p, index_t row_begin, index_t row_end
 template <typename T, typename Op>
 void pool_plane_rows(const T* in, const Problem& p, index_t row_begin, index_t row_end,
                      Op& op) noexcept {
-  const index_t lane_stride = p.geom.w().stride * p.in_strides[2];
+  const Axis& w = p.geom.w();
+  const Span inner = w.inner_outputs();
+  const index_t lane_stride = inner.end - inner.begin > 1 ? w.stride * p.in_strides[2] : 0;
   if (p.channels != 1) pool_rows<false, 1>(in, p, row_begin, row_end, op);
   else if (lane_stride == 1) pool_rows<true, 1>(in, p, row_begin, row_end, op);
   else if (lane_stride == 2) pool_rows<true, 2>(in, p, row_begin, row_end, op);
