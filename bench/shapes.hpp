@@ -99,9 +99,10 @@ bool check_sampled(const Shape& s, const poolkit::Problem& p, const std::vector<
 
 /// Time `pool(problem, input, out)` on one shape after checking its result once.
 template <typename Pool, typename Reference>
-void run(benchmark::State& st, const Shape& s, bool channels_last, Pool pool,
-         Reference reference, double tolerance) {
-  const poolkit::Problem p = problem(s, channels_last, static_cast<int>(st.range(0)));
+void run(benchmark::State& st, const Shape& s, bool channels_last, poolkit::Algorithm algorithm,
+         Pool pool, Reference reference, double tolerance) {
+  poolkit::Problem p = problem(s, channels_last, static_cast<int>(st.range(0)));
+  p.algorithm = algorithm;
   const std::vector<float> input = random_input(s);
   std::vector<float> out(static_cast<std::size_t>(p.planes * p.out_plane_size()));
   pool(p, input.data(), out.data());
@@ -121,16 +122,23 @@ void run(benchmark::State& st, const Shape& s, bool channels_last, Pool pool,
                        static_cast<std::int64_t>(sizeof(float)));
 }
 
-/// The main of a family's program: every shape, both layouts, 1 and 2 threads.
+/// The main of a family's program: every shape, both layouts, 1 and 2 threads, with the
+/// algorithm poolkit chooses and, where that is not the direct one, the direct one beside it.
 template <typename Pool, typename Reference>
 int main_for(const char* family, int argc, char** argv, Pool pool, Reference reference,
              double tolerance) {
   for (const Shape& s : shapes())
-    for (bool last : {false, true}) {
-      const std::string name = std::string(family) + "/" + s.name + (last ? "/NHWC" : "/NCHW");
+    for (bool last : {false, true})
+      for (poolkit::Algorithm algorithm : {poolkit::Algorithm::separable,
+                                           poolkit::Algorithm::direct}) {
+      if (problem(s, last, 1).resolved_algorithm() != algorithm &&
+          algorithm != poolkit::Algorithm::direct)
+        continue;
+      const std::string name = std::string(family) + "/" + s.name + (last ? "/NHWC/" : "/NCHW/") +
+                               poolkit::algorithm_name(algorithm);
       benchmark::RegisterBenchmark(name.c_str(),
                                    [=](benchmark::State& st) {
-                                     run(st, s, last, pool, reference, tolerance);
+                                     run(st, s, last, algorithm, pool, reference, tolerance);
                                    })
           ->ArgNames({"threads"})
           ->Arg(1)

@@ -227,3 +227,32 @@ def test_pool_cost_defaults():
     cost = pk.pool_cost(shape, 2)
     assert cost["bytes_min"] == (2 * 3 * 64 + 2 * 3 * 16) * 4
     assert cost["window_reads"] == 2 * 3 * 16 * 4
+
+
+@pytest.mark.parametrize(
+    "k, s, want",
+    [(4, 1, "separable"), (5, 1, "separable"), (7, 1, "separable"), ((3, 7), (1, 2), "separable"),
+     (3, 1, "direct"), (2, 2, "direct"), (3, 2, "direct"), (2, 1, "direct"), ((1, 5), 1, "direct"),
+     ((5, 1), 1, "direct")],
+    ids=lambda v: str(v).replace(" ", ""),
+)
+@pytest.mark.parametrize("mode", ["max", "avg"])
+def test_pool_cost_algorithm(k, s, want, mode):
+    """Separable where overlapping windows make it read at most 60% of the direct taps; its
+    flops count each input row's W windows once plus each output's column of row results."""
+    shape = (2, 3, 20, 24)
+    cost = pk.pool_cost(shape, k, s, mode=mode)
+    assert cost["algorithm"] == want
+    kh, kw = (k, k) if isinstance(k, int) else k
+    sh, sw = (s, s) if isinstance(s, int) else s
+    rows = axis_windows(20, kh, sh, 0, 0, 1, False)
+    cols = axis_windows(24, kw, sw, 0, 0, 1, False)
+    planes = 6
+    outputs = planes * len(rows) * len(cols)
+    direct = planes * sum(len(ys) * len(xs) for ys in rows for xs in cols)
+    if want == "direct":
+        ops = direct
+    else:
+        ops = planes * (20 * sum(map(len, cols)) + len(cols) * sum(map(len, rows)))
+        assert ops < direct
+    assert cost["flops"] == ops + (outputs if mode == "avg" else 0)

@@ -184,18 +184,32 @@ py::object to_python(poolkit::count_t v) {
   return (high << py::int_(64)) | low;
 }
 
-/// Taps of every window that read an input element, summed over the outputs of each axis.
-std::vector<py::object> taps_inside_total(const Ints& in, const Ints& kernel, const Ints& stride,
-                                          const Ints& pad_before, const Ints& pad_after,
-                                          const Ints& dilation, bool ceil_mode) {
+/// The planned geometry of n <= 3 spatial axes (the leading ones trivial).
+poolkit::Geometry planned_geometry(const Ints& in, const Ints& kernel, const Ints& stride,
+                                   const Ints& pad_before, const Ints& pad_after,
+                                   const Ints& dilation, bool ceil_mode) {
   const WindowArgs window{kernel, stride, pad_before, pad_after, dilation};
-  std::vector<py::object> totals;
+  require(!in.empty() && in.size() <= 3, "bad spatial rank");
+  poolkit::Geometry g;
   for (std::size_t i = 0; i < in.size(); ++i) {
-    poolkit::Axis a = window.axis(i, in[i]);
+    poolkit::Axis& a = g.axes[3 - in.size() + i];
+    a = window.axis(i, in[i]);
     require(poolkit::plan_axis(a, ceil_mode) == poolkit::AxisStatus::ok, "unplannable axis");
-    totals.push_back(to_python(poolkit::taps_inside_total(a)));
   }
-  return totals;
+  return g;
+}
+
+/// What pool_cost reports from C++: per spatial axis the taps of every window that read an
+/// input element, summed over its outputs; and the algorithm the kernels run.
+std::tuple<std::vector<py::object>, std::string> cost(
+    const Ints& in, const Ints& kernel, const Ints& stride, const Ints& pad_before,
+    const Ints& pad_after, const Ints& dilation, bool ceil_mode) {
+  const poolkit::Geometry g =
+      planned_geometry(in, kernel, stride, pad_before, pad_after, dilation, ceil_mode);
+  std::vector<py::object> totals;
+  for (std::size_t i = 3 - in.size(); i < 3; ++i)
+    totals.push_back(to_python(poolkit::taps_inside_total(g.axes[i])));
+  return {totals, poolkit::algorithm_name(poolkit::choose_algorithm(g))};
 }
 
 py::dict build_info() {
@@ -238,7 +252,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("plan", &plan);
   m.def("max_pool", &max_pool);
   m.def("avg_pool", &avg_pool);
-  m.def("taps_inside_total", &taps_inside_total);
+  m.def("cost", &cost);
   m.def("build_info", &build_info);
   m.def("get_num_threads", &poolkit::get_num_threads);
   m.def("set_num_threads", &poolkit::set_num_threads);

@@ -4,6 +4,7 @@
 // edges. Usage: test_kernels [cases per dtype] (default 400).
 // SPDX-License-Identifier: MIT
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -171,6 +172,22 @@ T round_half_even(wide sum, index_t div) {
   return static_cast<T>(q < lo ? lo : q > hi ? hi : q);
 }
 
+/// A float average summed in another order than the naive loop's: within two roundings of
+/// the accumulator per tap (scaled by the average of the taps' magnitudes) plus two of the
+/// final rounding to T. Non-finite results must agree exactly.
+template <typename T>
+bool close_avg(T got, T want, double abs_avg, index_t taps) {
+  const double g = static_cast<double>(got), w = static_cast<double>(want);
+  if (!std::isfinite(w) || !std::isfinite(g)) return same_value(got, want);
+  using Acc = poolkit::accum_t<T>;
+  const double eps_acc = static_cast<double>(std::numeric_limits<Acc>::epsilon());
+  const double eps_t = std::is_same_v<T, poolkit::float16_t>    ? 0x1p-10
+                       : std::is_same_v<T, poolkit::bfloat16_t> ? 0x1p-7
+                                                                : eps_acc;
+  const double tol = 2 * static_cast<double>(taps) * eps_acc * abs_avg + 2 * eps_t * std::fabs(w);
+  return std::fabs(g - w) <= tol + std::numeric_limits<double>::denorm_min();
+}
+
 // ---- one problem ----------------------------------------------------------------------------
 
 /// Counts for the summary line.
@@ -293,8 +310,10 @@ void check_problem(Rng& r, int dims, const naive::AxisArgs* spatial, const char*
   const bool include_pad = r.one_in(2);
   const index_t divisor_override = r.one_in(8) ? index_t{1} << 40 : r.pick(1, 5);
   std::vector<T> want_max(total), want_avg[3];
+  std::vector<double> want_abs_avg[3];  // average of |tap|: scales the separable tolerance
   std::vector<index_t> want_idx(total);
   for (auto& v : want_avg) v.resize(total);
+  for (auto& v : want_abs_avg) v.resize(total);
   for (index_t n = 0; n < batch; ++n)
     for (index_t c = 0; c < C; ++c)
       for (index_t od = 0; od < OD; ++od)
@@ -304,6 +323,7 @@ void check_problem(Rng& r, int dims, const naive::AxisArgs* spatial, const char*
             index_t arg = -1, inside = 0;
             wide isum = 0;
             poolkit::accum_t<T> fsum = 0;
+            double abs_sum = 0;
             for (index_t tz = 0; tz < ax[0].k; ++tz)
               for (index_t ty = 0; ty < ax[1].k; ++ty)
                 for (index_t tx = 0; tx < ax[2].k; ++tx) {
@@ -319,8 +339,10 @@ void check_problem(Rng& r, int dims, const naive::AxisArgs* spatial, const char*
                   const bool nan_best = poolkit::is_float_v<T> && best != best;
                   if (!nan_best && (nan_v || v > best)) best = v, arg = flat;
                   ++inside;
-                  if constexpr (poolkit::is_float_v<T>)
+                  if constexpr (poolkit::is_float_v<T>) {
                     fsum += static_cast<poolkit::accum_t<T>>(v);
+                    abs_sum += std::fabs(static_cast<double>(v));
+                  }
                   else
                     isum += static_cast<wide>(v);
                 }
@@ -333,6 +355,7 @@ void check_problem(Rng& r, int dims, const naive::AxisArgs* spatial, const char*
             want_max[o] = best;
             want_idx[o] = arg;
             for (int k = 0; k < 3; ++k) {
+              want_abs_avg[k][o] = abs_sum / static_cast<double>(divisors[k]);
               if constexpr (poolkit::is_float_v<T>)
                 want_avg[k][o] =
                     static_cast<T>(fsum / static_cast<poolkit::accum_t<T>>(divisors[k]));
@@ -343,34 +366,53 @@ void check_problem(Rng& r, int dims, const naive::AxisArgs* spatial, const char*
   const poolkit::AvgOptions avg_options[3] = {
       {include_pad, 0}, {include_pad, divisor_override}, {!include_pad, 0}};
 
-  // Every SIMD level this CPU runs, each with 1, 2 and 5 threads (more than this machine may
-  // have); the pairing with indices on or off and the divisor rule rotates with the level.
+  // Both algorithms at every SIMD level this CPU runs, each with 1, 2 and 5 threads (more than
+  // this machine may have); the pairing with indices on or off and the divisor rule rotates
+  // with the level. The direct algorithm sums in the naive loop's order, so every result
+  // matches bit for bit. The separable one sums rows first: its float averages match within
+  // the rounding of that order, and bit for bit across levels and thread counts.
   const int failures_before = failures;
   p.min_parallel_taps = 0;  // split even these small problems over threads
   const int levels = static_cast<int>(poolkit::simd_supported()) + 1;
   const int thread_counts[3] = {1, 2, 5};
-  for (int level = 0; level < levels; ++level)
-    for (int t = 0; t < 3; ++t) {
-      p.threads = thread_counts[t];
-      p.simd = static_cast<poolkit::Simd>(level);
-      const bool with_indices = (t + level) % 2 == 0;
-      const int rule = (t + level) % 3;
-      std::vector<T> got_max(total, sentinel<T>()), got_avg(total, sentinel<T>());
-      std::vector<index_t> got_idx(with_indices ? total : 0, -7);
-      const T* in = buffer.data() + base;
-      poolkit::max_pool(p, in, got_max.data(), with_indices ? got_idx.data() : nullptr);
-      poolkit::avg_pool(p, in, got_avg.data(), avg_options[rule]);
-      for (std::size_t i = 0; i < total; ++i) {
-        CHECK(same_value(got_max[i], want_max[i]), "%s max at %zu (%s, %d threads, simd %d)",
-              name, i, channels_last ? "channels-last" : "channels-first", p.threads, level);
-        if (with_indices)
-          CHECK(got_idx[i] == want_idx[i], "%s argmax at %zu: %lld, expected %lld", name, i,
-                static_cast<long long>(got_idx[i]), static_cast<long long>(want_idx[i]));
-        CHECK(same_value(got_avg[i], want_avg[rule][i]),
-              "%s avg at %zu (rule %d, %s, %d threads, simd %d)", name, i, rule,
-              channels_last ? "channels-last" : "channels-first", p.threads, level);
+  for (poolkit::Algorithm algorithm : {poolkit::Algorithm::direct, poolkit::Algorithm::separable}) {
+    p.algorithm = algorithm;
+    const bool exact_avg = algorithm == poolkit::Algorithm::direct || !poolkit::is_float_v<T>;
+    std::vector<T> first_avg[3];  // the first separable result of each rule
+    for (int level = 0; level < levels; ++level)
+      for (int t = 0; t < 3; ++t) {
+        p.threads = thread_counts[t];
+        p.simd = static_cast<poolkit::Simd>(level);
+        const bool with_indices = (t + level) % 2 == 0;
+        const int rule = (t + level) % 3;
+        std::vector<T> got_max(total, sentinel<T>()), got_avg(total, sentinel<T>());
+        std::vector<index_t> got_idx(with_indices ? total : 0, -7);
+        const T* in = buffer.data() + base;
+        poolkit::max_pool(p, in, got_max.data(), with_indices ? got_idx.data() : nullptr);
+        poolkit::avg_pool(p, in, got_avg.data(), avg_options[rule]);
+        const char* what = algorithm == poolkit::Algorithm::direct ? "direct" : "separable";
+        for (std::size_t i = 0; i < total; ++i) {
+          CHECK(same_value(got_max[i], want_max[i]), "%s %s max at %zu (%s, %d threads, simd %d)",
+                name, what, i, channels_last ? "channels-last" : "channels-first", p.threads,
+                level);
+          if (with_indices)
+            CHECK(got_idx[i] == want_idx[i], "%s %s argmax at %zu: %lld, expected %lld", name,
+                  what, i, static_cast<long long>(got_idx[i]),
+                  static_cast<long long>(want_idx[i]));
+          CHECK(exact_avg ? same_value(got_avg[i], want_avg[rule][i])
+                          : close_avg(got_avg[i], want_avg[rule][i], want_abs_avg[rule][i], taps),
+                "%s %s avg at %zu (rule %d, %s, %d threads, simd %d): %g, expected %g", name,
+                what, i, rule, channels_last ? "channels-last" : "channels-first", p.threads,
+                level, static_cast<double>(got_avg[i]), static_cast<double>(want_avg[rule][i]));
+        }
+        if (exact_avg) continue;
+        if (first_avg[rule].empty()) first_avg[rule] = got_avg;
+        for (std::size_t i = 0; i < total; ++i)
+          CHECK(same_value(got_avg[i], first_avg[rule][i]),
+                "%s separable avg at %zu differs between runs (%d threads, simd %d)", name, i,
+                p.threads, level);
       }
-    }
+  }
   if (failures > failures_before && failures_before < 20) {  // the case, to reproduce it
     std::printf("  in that case: %s, batch %lld (axis %d), channels %lld, strides batch %lld "
                 "channel %lld, base %lld, avg count_include_pad %d override %lld\n",

@@ -1,4 +1,5 @@
-"""``python -m poolkit``: print the build information and run the textbook's worked examples."""
+"""``python -m poolkit``: print the build information and run the textbook's worked examples;
+``python -m poolkit bench``: the side-by-side benchmark (``poolkit._bench``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import List, Optional
 import numpy as np
 
 import poolkit as pk
+from poolkit import _bench
 
 
 def _examples() -> None:
@@ -32,9 +34,11 @@ def _examples() -> None:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["bench"]:
+        return _bench.main(args[1:])
     if args:
-        print(f"usage: python -m poolkit   (unknown arguments: {' '.join(args)})",
-              file=sys.stderr)
+        print("usage: python -m poolkit [bench [--help | options]]   (unknown arguments: "
+              f"{' '.join(args)})", file=sys.stderr)
         return 2
     print(f"poolkit {pk.__version__}")
     for key, value in pk.build_info().items():

@@ -42,6 +42,9 @@ def _avg_pool(
     call = _args.prepare(x, n, kernel_size, stride, padding, dilation, ceil_mode, layout)
     include_pad = _args.flag(count_include_pad, "count_include_pad")
     divisor = _args.optional_positive(divisor_override, "divisor_override")
+    if divisor is None and math.prod(call.kernel) > _args.INT64_MAX:
+        raise ValueError(f"kernel_size must hold at most 2**63 - 1 taps per window for average "
+                         f"pooling without divisor_override, got {call.kernel}")
     result = _args.output_array(out, call)
     _core.avg_pool(call.x, result, call.kernel, call.stride, call.pad_before, call.pad_after,
                    call.dilation, call.ceil_mode, include_pad, divisor or 0,
@@ -192,8 +195,10 @@ def pool_cost(
 
     Returns a dict: ``outputs`` (elements written), ``window_reads`` (taps of the direct
     algorithm that read an input element), ``bytes_min`` (input plus output bytes),
-    ``algorithm`` (the one poolkit runs) and ``flops`` (comparisons for max; additions plus
-    one division per output for avg).
+    ``algorithm`` (the one poolkit runs: ``"direct"``, every tap of every window, or
+    ``"separable"``, rows reduced along W first, then the row results along the other axes,
+    chosen where windows overlap enough to read fewer taps) and ``flops`` of that algorithm
+    (comparisons for max; additions plus one division per output for avg).
     """
     if mode not in ("max", "avg"):
         raise ValueError(f"mode must be 'max' or 'avg', got {mode!r}")
@@ -205,15 +210,22 @@ def pool_cost(
         name="input_shape")
     axes = _args.spatial_axes(len(shape), n, last)
     sizes = [shape[a] for a in axes]
-    per_axis = _core.taps_inside_total(sizes, list(kernel), list(steps), list(before),
-                                       list(after), list(dil), ceil)
+    per_axis, algorithm = _core.cost(sizes, list(kernel), list(steps), list(before),
+                                     list(after), list(dil), ceil)
     planes = math.prod(shape) // math.prod(sizes)
     reads = planes * math.prod(per_axis)
     outputs = math.prod(out)
+    if algorithm == "separable":
+        # Each input row is reduced along W once (reading its in-bounds taps), then every
+        # output reduces its window's row results along the other axes.
+        rows = math.prod(sizes[:-1])
+        ops = planes * (rows * per_axis[-1] + out[axes[-1]] * math.prod(per_axis[:-1]))
+    else:
+        ops = reads
     return {
         "outputs": outputs,
         "window_reads": reads,
         "bytes_min": (math.prod(shape) + outputs) * item,
-        "algorithm": "direct",
-        "flops": reads if mode == "max" else reads + outputs,
+        "algorithm": algorithm,
+        "flops": ops if mode == "max" else ops + outputs,
     }

@@ -80,7 +80,10 @@ constexpr bool is_nan(T v) noexcept {
 /// held, is never replaced, so the first NaN in window order wins as the contract says).
 template <typename T>
 constexpr bool beats(T v, T best) noexcept {
-  return v > best || (is_nan(v) && !is_nan(best));
+  // !(v <= best) is v > best or v NaN; best == best is false once best is NaN. Two compares,
+  // so the lane loops stay short.
+  if constexpr (is_float_v<T>) return !(v <= best) && best == best;
+  else return v > best;
 }
 
 /// `sum / divisor` (divisor > 0) as a T, rounded once: floating types divide in the
@@ -90,13 +93,24 @@ constexpr T divide_round(Acc sum, index_t divisor) noexcept {
   if constexpr (is_float_v<T>) {
     return static_cast<T>(sum / static_cast<Acc>(divisor));
   } else {
+    constexpr Acc lo = std::numeric_limits<T>::lowest();
+    constexpr Acc hi = std::numeric_limits<T>::max();
+    // Fast path in double: with |sum| < 2**51 and divisor < 2**53 both convert exactly, and
+    // the correctly rounded quotient lies closer to the exact one than 1 / (2 * divisor), the
+    // least distance between sum / divisor and a half-integer it is not; adding and removing
+    // 1.5 * 2**52 then rounds it to the nearest integer, ties to even, as the exact path does.
+    constexpr index_t kExact = index_t{1} << 51;
+    if (sum > -Acc{kExact} && sum < Acc{kExact} && divisor < (index_t{1} << 53)) {
+      constexpr double kRound = 6755399441055744.0;  // 1.5 * 2**52
+      const double q = static_cast<double>(sum) / static_cast<double>(divisor);
+      const Acc n = static_cast<Acc>(static_cast<index_t>((q + kRound) - kRound));
+      return static_cast<T>(n < lo ? lo : (n > hi ? hi : n));
+    }
     const Acc d = divisor;
     Acc q = sum / d;
     const Acc r = sum % d;  // takes the sign of sum
     const Acc mag = r < 0 ? -r : r;
     if (mag > d - mag || (mag == d - mag && (q & 1) != 0)) q += sum < 0 ? -1 : 1;
-    constexpr Acc lo = std::numeric_limits<T>::lowest();
-    constexpr Acc hi = std::numeric_limits<T>::max();
     return static_cast<T>(q < lo ? lo : (q > hi ? hi : q));
   }
 }

@@ -71,6 +71,12 @@ struct Axis {
   /// Number of taps of window `o` inside the input.
   constexpr index_t taps_inside(index_t o) const noexcept { return window(o).taps(dilation); }
 
+  /// This axis's factor of window `o`'s average divisor (PyTorch's rules): the taps inside
+  /// the padded extent with count_include_pad, else the taps inside the input.
+  constexpr index_t divisor_factor(index_t o, bool count_include_pad) const noexcept {
+    return count_include_pad ? taps_padded(o) : taps_inside(o);
+  }
+
   /// Number of taps of window `o` inside the padded extent [-pad_before, in + pad_after):
   /// windows reaching past the trailing padding (ceil_mode overhang) count only what is inside.
   constexpr index_t taps_padded(index_t o) const noexcept {
@@ -191,15 +197,6 @@ struct Geometry {
   }
   /// Output "rows": every (od, oh) pair, the unit that threads split a plane by.
   constexpr index_t out_rows() const noexcept { return axes[0].out * axes[1].out; }
-
-  /// Average divisor of output (od, oh, ow) per PyTorch's rules (override wins).
-  constexpr index_t divisor(index_t od, index_t oh, index_t ow, bool count_include_pad,
-                            index_t divisor_override) const noexcept {
-    if (divisor_override > 0) return divisor_override;
-    if (count_include_pad)
-      return axes[0].taps_padded(od) * axes[1].taps_padded(oh) * axes[2].taps_padded(ow);
-    return axes[0].taps_inside(od) * axes[1].taps_inside(oh) * axes[2].taps_inside(ow);
-  }
 };
 
 /// Sum over the outputs of one planned axis of the taps that read an input element, in

@@ -16,6 +16,29 @@ namespace poolkit {
 /// `channels` contiguous elements: 1 for channels-first data (a plane is one channel), C for
 /// channels-last (a plane is one image). Input strides are in elements and may be negative;
 /// the output is C-contiguous: plane, then (d, h, w), then channel.
+/// How a call is computed. Direct visits every tap of every window. Separable first reduces
+/// each input row along W alone, then those row results along D and H alone: a window of
+/// kh x kw taps costs about kw * stride_h + kh instead of kh * kw when windows overlap.
+enum class Algorithm : int { automatic = 0, direct = 1, separable = 2 };
+
+inline const char* algorithm_name(Algorithm a) noexcept {
+  return a == Algorithm::separable ? "separable" : "direct";
+}
+
+/// The algorithm poolkit runs for geometry `g`: separable where it reads at most 60% of the
+/// direct algorithm's taps per output (one more counts the store and reload of each row
+/// result; measured, a 3x3 stride-1 window, 7 against 9, still runs faster direct).
+constexpr Algorithm choose_algorithm(const Geometry& g) noexcept {
+  const double kw = static_cast<double>(g.w().kernel);
+  const double vertical = static_cast<double>(g.d().kernel) * static_cast<double>(g.h().kernel);
+  const Axis& h = g.h();
+  // Row results that each output row newly needs along H (all of them when windows leave gaps).
+  const double rows = static_cast<double>(h.stride < h.extent() ? h.stride : h.kernel);
+  const double separable = kw * rows + vertical + 1;
+  return kw >= 2 && vertical >= 2 && separable <= 0.6 * kw * vertical ? Algorithm::separable
+                                                                       : Algorithm::direct;
+}
+
 struct Problem {
   Geometry geom;
   index_t planes = 1;
@@ -29,6 +52,12 @@ struct Problem {
   double min_parallel_taps = 65536;
   /// Instruction-set level of the kernels; at most simd_supported().
   Simd simd = simd_active();
+  /// automatic: choose_algorithm(geom); tests force each one.
+  Algorithm algorithm = Algorithm::automatic;
+
+  Algorithm resolved_algorithm() const noexcept {
+    return algorithm == Algorithm::automatic ? choose_algorithm(geom) : algorithm;
+  }
 
   /// Offset of plane `p`'s first element in the input.
   index_t in_offset(index_t p) const noexcept {
@@ -71,10 +100,21 @@ void run_jobs(const Problem& p, F&& f) {
 /// channels-first data, adjacent output columns. Bounds the per-window state on the stack.
 inline constexpr index_t kLanes = 64;
 
+/// dst[c] = src[c] for c < n <= kLanes, in blocks of 16: a plain copy loop of unknown length
+/// becomes a call to memcpy (or `rep movs`), which costs more than these short runs.
+template <typename T>
+inline void copy_lanes(T* dst, const T* src, index_t n) noexcept {
+  index_t c = 0;
+  for (; c + 16 <= n; c += 16)
+    for (index_t k = 0; k < 16; ++k) dst[c + k] = src[c + k];
+  for (; c < n; ++c) dst[c] = src[c];
+}
+
 /// The one loop nest of direct pooling: for every output of rows [row_begin, row_end) of one
 /// plane, visit each in-bounds tap of its window in row-major order, kLanes outputs at a
 /// time. `Op` keeps their running state in `Op::Block` (arrays over the lanes, so the lane
-/// loops vectorise) and supplies `start`, `step` and `store`. Lanes are the channels of one
+/// loops vectorise) and supplies `start`, `step` and `store` (given output (od, oh, ow) of the
+/// first lane and the step of ow from lane to lane: 1 for columns, 0 for channels). Lanes are the channels of one
 /// site when a site holds several (channels-last), otherwise (kColumns) adjacent output
 /// columns whose windows lie wholly inside the input, which read the input kStride elements
 /// apart (0: a run-time stride); the columns at the edges, whose windows are clipped, go one
@@ -111,7 +151,7 @@ void pool_rows(const T* in, const Problem& p, index_t row_begin, index_t row_end
                 op.template step<kStride>(block, lanes, in + z * sd + y * sh + x * sw,
                                           lane_stride, (z * in_h + y) * in_w + x, ax.stride);
               }
-          op.store(block, lanes, row * out_w + ow, od, oh, ow);  // inner divisors agree
+          op.store(block, lanes, row * out_w + ow, od, oh, ow, 1);
         }
         ow = inner.end;
         continue;
@@ -130,7 +170,7 @@ void pool_rows(const T* in, const Problem& p, index_t row_begin, index_t row_end
               op.template step<1>(block, lanes, in + z * sd + y * sh + x * sw + c0, 1,
                                   (z * in_h + y) * in_w + x, 0);
             }
-        op.store(block, lanes, at + c0, od, oh, ow);
+        op.store(block, lanes, at + c0, od, oh, ow, 0);
       }
       ++ow;
     }
@@ -149,6 +189,93 @@ void pool_plane_rows(const T* in, const Problem& p, index_t row_begin, index_t r
   else if (lane_stride == 1) pool_rows<true, 1>(in, p, row_begin, row_end, op);
   else if (lane_stride == 2) pool_rows<true, 2>(in, p, row_begin, row_end, op);
   else pool_rows<true, 0>(in, p, row_begin, row_end, op);
+}
+
+/// One band of a separable job: output rows [row_begin, row_end) of a plane and the input
+/// rows they need. `rows` pools those input rows along W alone into the band's row results
+/// ("mid": rows x out_w sites of `channels` elements, C-contiguous); `columns` pools mid
+/// along D and H alone into the output rows, its vertical axes shifted to the band's first
+/// row (the divisors and tap counts of the original geometry still apply to every output).
+struct Band {
+  Problem rows;
+  Problem columns;
+  index_t row_begin = 0, row_end = 0;  // output rows of the plane
+  index_t mid_rows = 0;                // rows of mid (= output rows of `rows`)
+  index_t in_offset = 0;               // input elements before the band's first input row
+  index_t flat_offset = 0;             // flat spatial position of that row in the plane
+  index_t mid_size() const noexcept { return mid_rows * columns.geom.w().in * channels(); }
+  index_t channels() const noexcept { return rows.channels; }
+};
+
+/// The band of output rows [row_begin, row_end) of `p` (a 1-d or 2-d pool bands over H, a
+/// 3-d one over D, each band holding whole D slices then).
+inline Band make_band(const Problem& p, index_t row_begin, index_t row_end) {
+  const Geometry& g = p.geom;
+  const Axis &d = g.d(), &h = g.h(), &w = g.w();
+  const bool over_h = d.in == 1 && d.out == 1 && d.kernel == 1;
+  // The first and one past the last input position any window of outputs [o0, o1] touches:
+  // windows starting in the leading padding may begin anywhere in [0, dilation).
+  auto reach = [](const Axis& a, index_t o0, index_t o1, index_t* first, index_t* end) {
+    *first = a.start(o0) < 0 ? 0 : a.start(o0);
+    *end = a.window(o1).end;
+  };
+  index_t z0 = 0, z1 = 1, y0 = 0, y1 = h.in;
+  if (over_h) reach(h, row_begin, row_end - 1, &y0, &y1);
+  else reach(d, row_begin / h.out, (row_end - 1) / h.out, &z0, &z1);
+
+  auto trivial = [](index_t n) {
+    Axis a;
+    a.in = a.out = n;
+    return a;
+  };
+  Band b;
+  b.row_begin = row_begin;
+  b.row_end = row_end;
+  b.mid_rows = (z1 - z0) * (y1 - y0);
+  b.in_offset = z0 * p.in_strides[0] + y0 * p.in_strides[1];
+  b.flat_offset = (z0 * h.in + y0) * w.in;
+
+  b.rows = p;
+  b.rows.outer_shape.clear();
+  b.rows.outer_strides.clear();
+  b.rows.planes = 1;
+  b.rows.threads = 1;
+  b.rows.algorithm = Algorithm::direct;
+  b.rows.geom.axes[0] = trivial(z1 - z0);
+  b.rows.geom.axes[1] = trivial(y1 - y0);
+
+  b.columns = b.rows;
+  Axis& cd = b.columns.geom.axes[0];
+  Axis& ch = b.columns.geom.axes[1];
+  cd = d;
+  cd.in = z1 - z0;
+  cd.pad_before += z0;
+  ch = h;
+  ch.in = y1 - y0;
+  ch.pad_before += y0;
+  b.columns.geom.axes[2] = trivial(w.out);
+  b.columns.in_strides[2] = p.channels;
+  b.columns.in_strides[1] = w.out * p.channels;
+  b.columns.in_strides[0] = (y1 - y0) * w.out * p.channels;
+  return b;
+}
+
+/// Call f(band) over bands covering output rows [row_begin, row_end) of `p`, each small
+/// enough that its row results (of `mid_bytes` bytes per element) stay in cache.
+template <typename F>
+void for_each_band(const Problem& p, index_t row_begin, index_t row_end, index_t mid_bytes,
+                   F&& f) {
+  constexpr index_t kBudget = 512 * 1024;  // bytes of row results per band: within L2
+  const Geometry& g = p.geom;
+  const index_t row_bytes = g.w().out * p.channels * mid_bytes;
+  const bool over_h = g.d().in == 1 && g.d().out == 1 && g.d().kernel == 1;
+  // Output rows per band: the mid rows of n output rows are about (n - 1) * stride + extent.
+  const Axis& a = over_h ? g.h() : g.d();
+  const index_t per_row = over_h ? row_bytes : row_bytes * g.h().in;
+  const index_t fit = kBudget / std::max<index_t>(per_row, 1);
+  index_t n = fit > a.extent() ? (fit - a.extent()) / a.stride + 1 : 1;
+  if (!over_h) n *= g.h().out;  // whole D slices
+  for (index_t r = row_begin; r < row_end; r += n) f(make_band(p, r, std::min(row_end, r + n)));
 }
 
 }  // namespace detail

@@ -2,6 +2,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <vector>
+
 #include "poolkit/dtypes.hpp"
 #include "poolkit/problem.hpp"
 
@@ -16,42 +18,77 @@ struct AvgOptions {
 
 namespace detail {
 
-template <typename T>
+/// Window sums of T (or of partial sums already in accum_t<T>), accumulated in accum_t<T>.
+/// With kDivide each sum is divided by its window's divisor and rounded once to T: the
+/// override, or the product of the axes' factors, W's looked up in `w_factor` per output
+/// column. Without (the first pass of the separable algorithm) the sum itself is stored.
+template <typename T, bool kDivide>
 struct AvgOp {
   using Acc = accum_t<T>;
+  using Out = std::conditional_t<kDivide, T, Acc>;
   struct Block {
     Acc sum[kLanes];
   };
-  T* out;
-  const Geometry* geom;
-  AvgOptions options;
+  Out* out;
+  const Geometry* geom = nullptr;
+  AvgOptions options{};
+  const index_t* w_factor = nullptr;
 
   static void start(Block& b, index_t lanes, index_t, index_t) noexcept {
     for (index_t c = 0; c < lanes; ++c) b.sum[c] = Acc(0);
   }
   /// Lane c adds src[c * stride] (kStride when non-zero).
-  template <index_t kStride>
-  static void step(Block& b, index_t lanes, const T* src, index_t stride, index_t,
+  template <index_t kStride, typename S>
+  static void step(Block& b, index_t lanes, const S* src, index_t stride, index_t,
                    index_t) noexcept {
     const index_t st = kStride != 0 ? kStride : stride;
     for (index_t c = 0; c < lanes; ++c) b.sum[c] += static_cast<Acc>(src[c * st]);
   }
-  void store(const Block& b, index_t lanes, index_t at, index_t od, index_t oh,
-             index_t ow) const noexcept {
-    const index_t divisor =
-        geom->divisor(od, oh, ow, options.count_include_pad, options.divisor_override);
-    for (index_t c = 0; c < lanes; ++c) out[at + c] = divide_round<T>(b.sum[c], divisor);
+  void store(const Block& b, index_t lanes, index_t at, index_t od, index_t oh, index_t ow,
+             index_t ow_step) const noexcept {
+    if constexpr (kDivide) {
+      if (options.divisor_override > 0) {
+        for (index_t c = 0; c < lanes; ++c)
+          out[at + c] = divide_round<T>(b.sum[c], options.divisor_override);
+        return;
+      }
+      const bool pad = options.count_include_pad;
+      const index_t outer = geom->d().divisor_factor(od, pad) * geom->h().divisor_factor(oh, pad);
+      const index_t* wf = w_factor + ow;
+      for (index_t c = 0; c < lanes; ++c)
+        out[at + c] = divide_round<T>(b.sum[c], outer * wf[c * ow_step]);
+    } else {
+      for (index_t c = 0; c < lanes; ++c) out[at + c] = b.sum[c];
+    }
   }
 };
 
 /// Average pooling of every plane of `p`, accumulated in accum_t<T> and rounded once.
 template <typename T>
 void avg_pool(const Problem& p, const T* in, T* out, AvgOptions options) {
+  using Acc = accum_t<T>;
   const index_t plane_out = p.out_plane_size();
+  const bool separable = p.resolved_algorithm() == Algorithm::separable;
+  const Axis& w = p.geom.w();
+  std::vector<index_t> w_factor(static_cast<std::size_t>(w.out));
+  for (index_t o = 0; o < w.out; ++o) w_factor[static_cast<std::size_t>(o)] =
+      w.divisor_factor(o, options.count_include_pad);
   run_jobs(p, [&](index_t plane, index_t row_begin, index_t row_end) {
-    AvgOp<T> op{out + plane * plane_out, &p.geom, options};
     const T* src = in + p.in_offset(plane);
-    dispatch_simd(p.simd, [&] { pool_plane_rows(src, p, row_begin, row_end, op); });
+    AvgOp<T, true> final_op{out + plane * plane_out, &p.geom, options, w_factor.data()};
+    if (!separable) {
+      dispatch_simd(p.simd, [&] { pool_plane_rows(src, p, row_begin, row_end, final_op); });
+      return;
+    }
+    std::vector<Acc> mid;
+    for_each_band(p, row_begin, row_end, sizeof(Acc), [&](const Band& b) {
+      mid.resize(static_cast<std::size_t>(b.mid_size()));
+      AvgOp<T, false> rows{mid.data()};
+      dispatch_simd(p.simd, [&] {
+        pool_plane_rows(src + b.in_offset, b.rows, 0, b.mid_rows, rows);
+        pool_plane_rows(mid.data(), b.columns, b.row_begin, b.row_end, final_op);
+      });
+    });
   });
 }
 

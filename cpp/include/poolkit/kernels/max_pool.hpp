@@ -2,6 +2,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <vector>
+
 #include "poolkit/dtypes.hpp"
 #include "poolkit/problem.hpp"
 
@@ -9,7 +11,10 @@ namespace poolkit {
 namespace detail {
 
 /// Max of each window: NaN wins (the first NaN), ties keep the first maximum in window order;
-/// a window whose taps all hold lowest<T>() points at its first in-bounds tap.
+/// a window whose taps all hold lowest<T>() points at its first in-bounds tap. As the first
+/// pass of the separable algorithm it writes row maxima and their positions (shifted by
+/// `flat_offset` to the plane's); as the second it reads those and looks the winners'
+/// positions up in `remap` (the first pass's indices, `channels` per site).
 template <typename T, bool kIndices>
 struct MaxOp {
   struct Block {
@@ -18,6 +23,9 @@ struct MaxOp {
   };
   T* out;
   index_t* indices;
+  index_t flat_offset = 0;
+  const index_t* remap = nullptr;
+  index_t channels = 1;
 
   /// Lane c's window starts at flat position first + c * first_step.
   static void start(Block& b, index_t lanes, index_t first, index_t first_step) noexcept {
@@ -38,11 +46,17 @@ struct MaxOp {
       if constexpr (kIndices) b.arg[c] = wins ? flat + c * flat_step : b.arg[c];
     }
   }
-  void store(const Block& b, index_t lanes, index_t at, index_t, index_t,
+  void store(const Block& b, index_t lanes, index_t at, index_t, index_t, index_t,
              index_t) const noexcept {
-    for (index_t c = 0; c < lanes; ++c) {
-      out[at + c] = b.best[c];
-      if constexpr (kIndices) indices[at + c] = b.arg[c];
+    copy_lanes(out + at, b.best, lanes);
+    if constexpr (kIndices) {
+      if (remap) {
+        const index_t c0 = at % channels;  // lanes are channels c0, c0 + 1, ... or one site
+        for (index_t c = 0; c < lanes; ++c)
+          indices[at + c] = remap[b.arg[c] * channels + c0 + (channels > 1 ? c : 0)];
+      } else {
+        for (index_t c = 0; c < lanes; ++c) indices[at + c] = b.arg[c] + flat_offset;
+      }
     }
   }
 };
@@ -52,16 +66,35 @@ struct MaxOp {
 template <typename T>
 void max_pool(const Problem& p, const T* in, T* out, index_t* indices) {
   const index_t plane_out = p.out_plane_size();
-  run_jobs(p, [&](index_t plane, index_t row_begin, index_t row_end) {
-    const T* src = in + p.in_offset(plane);
-    if (indices) {
-      MaxOp<T, true> op{out + plane * plane_out, indices + plane * plane_out};
-      dispatch_simd(p.simd, [&] { pool_plane_rows(src, p, row_begin, row_end, op); });
-    } else {
-      MaxOp<T, false> op{out + plane * plane_out, nullptr};
-      dispatch_simd(p.simd, [&] { pool_plane_rows(src, p, row_begin, row_end, op); });
-    }
-  });
+  const bool separable = p.resolved_algorithm() == Algorithm::separable;
+  auto run = [&](auto with_indices) {
+    constexpr bool kIndices = decltype(with_indices)::value;
+    run_jobs(p, [&](index_t plane, index_t row_begin, index_t row_end) {
+      const T* src = in + p.in_offset(plane);
+      T* dst = out + plane * plane_out;
+      index_t* idx = kIndices ? indices + plane * plane_out : nullptr;
+      if (!separable) {
+        MaxOp<T, kIndices> op{dst, idx};
+        dispatch_simd(p.simd, [&] { pool_plane_rows(src, p, row_begin, row_end, op); });
+        return;
+      }
+      std::vector<T> mid;
+      std::vector<index_t> mid_idx;
+      for_each_band(p, row_begin, row_end, sizeof(T) + (kIndices ? sizeof(index_t) : 0),
+                    [&](const Band& b) {
+        mid.resize(static_cast<std::size_t>(b.mid_size()));
+        if (kIndices) mid_idx.resize(mid.size());
+        MaxOp<T, kIndices> rows{mid.data(), mid_idx.data(), b.flat_offset};
+        MaxOp<T, kIndices> columns{dst, idx, 0, mid_idx.data(), b.channels()};
+        dispatch_simd(p.simd, [&] {
+          pool_plane_rows(src + b.in_offset, b.rows, 0, b.mid_rows, rows);
+          pool_plane_rows(mid.data(), b.columns, b.row_begin, b.row_end, columns);
+        });
+      });
+    });
+  };
+  if (indices) run(std::true_type{});
+  else run(std::false_type{});
 }
 
 }  // namespace detail
