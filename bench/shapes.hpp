@@ -31,6 +31,7 @@ inline const std::vector<Shape>& shapes() {
       {"yolo_sppf", 8, 256, 40, 40, 5, 1, 2},
       {"pool_7x7s1", 8, 64, 56, 56, 7, 1, 3},
       {"downscale_2x2", 1, 3, 4096, 4096, 2, 2, 0},
+      {"image_3x3s1", 1, 3, 4096, 4096, 3, 1, 1},
   };
   return table;
 }

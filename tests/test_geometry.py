@@ -256,3 +256,13 @@ def test_pool_cost_algorithm(k, s, want, mode):
         ops = planes * (20 * sum(map(len, cols)) + len(cols) * sum(map(len, rows)))
         assert ops < direct
     assert cost["flops"] == ops + (outputs if mode == "avg" else 0)
+
+
+@pytest.mark.parametrize("channels, want", [(1, "separable"), (3, "direct"), (15, "direct"),
+                                            (16, "separable"), (64, "separable")])
+def test_pool_cost_algorithm_channels_last(channels, want):
+    """Channels-last sites of 2 to 15 channels stay direct: the separable second pass would run
+    on lanes of a few channels each."""
+    cost = pk.pool_cost((2, 20, 24, channels), 7, 1, 3, layout="NHWC")
+    assert cost["algorithm"] == want
+    assert pk.pool_cost((2, channels, 20, 24), 7, 1, 3)["algorithm"] == "separable"

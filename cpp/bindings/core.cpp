@@ -200,16 +200,17 @@ poolkit::Geometry planned_geometry(const Ints& in, const Ints& kernel, const Int
 }
 
 /// What pool_cost reports from C++: per spatial axis the taps of every window that read an
-/// input element, summed over its outputs; and the algorithm the kernels run.
+/// input element, summed over its outputs; and the algorithm the kernels run on sites of
+/// `channels` elements.
 std::tuple<std::vector<py::object>, std::string> cost(
     const Ints& in, const Ints& kernel, const Ints& stride, const Ints& pad_before,
-    const Ints& pad_after, const Ints& dilation, bool ceil_mode) {
+    const Ints& pad_after, const Ints& dilation, bool ceil_mode, index_t channels) {
   const poolkit::Geometry g =
       planned_geometry(in, kernel, stride, pad_before, pad_after, dilation, ceil_mode);
   std::vector<py::object> totals;
   for (std::size_t i = 3 - in.size(); i < 3; ++i)
     totals.push_back(to_python(poolkit::taps_inside_total(g.axes[i])));
-  return {totals, poolkit::algorithm_name(poolkit::choose_algorithm(g))};
+  return {totals, poolkit::algorithm_name(poolkit::choose_algorithm(g, channels))};
 }
 
 py::dict build_info() {

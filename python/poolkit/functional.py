@@ -210,8 +210,9 @@ def pool_cost(
         name="input_shape")
     axes = _args.spatial_axes(len(shape), n, last)
     sizes = [shape[a] for a in axes]
+    channels = shape[-1] if last else 1
     per_axis, algorithm = _core.cost(sizes, list(kernel), list(steps), list(before),
-                                     list(after), list(dil), ceil)
+                                     list(after), list(dil), ceil, channels)
     planes = math.prod(shape) // math.prod(sizes)
     reads = planes * math.prod(per_axis)
     outputs = math.prod(out)

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include "poolkit/dispatch.hpp"
@@ -25,10 +26,13 @@ inline const char* algorithm_name(Algorithm a) noexcept {
   return a == Algorithm::separable ? "separable" : "direct";
 }
 
-/// The algorithm poolkit runs for geometry `g`: separable where it reads at most 60% of the
-/// direct algorithm's taps per output (one more counts the store and reload of each row
-/// result; measured, a 3x3 stride-1 window, 7 against 9, still runs faster direct).
-constexpr Algorithm choose_algorithm(const Geometry& g) noexcept {
+/// The algorithm poolkit runs for geometry `g` over sites of `channels` elements (1 for
+/// channels-first data): separable where it reads at most 60% of the direct algorithm's taps
+/// per output (one more counts the store and reload of each row result; measured, a 3x3
+/// stride-1 window, 7 against 9, still runs faster direct). Sites of 2 to 15 channels stay
+/// direct: the second pass would run on lanes of a few channels each.
+constexpr Algorithm choose_algorithm(const Geometry& g, index_t channels) noexcept {
+  if (channels > 1 && channels < 16) return Algorithm::direct;
   const double kw = static_cast<double>(g.w().kernel);
   const double vertical = static_cast<double>(g.d().kernel) * static_cast<double>(g.h().kernel);
   const Axis& h = g.h();
@@ -56,7 +60,7 @@ struct Problem {
   Algorithm algorithm = Algorithm::automatic;
 
   Algorithm resolved_algorithm() const noexcept {
-    return algorithm == Algorithm::automatic ? choose_algorithm(geom) : algorithm;
+    return algorithm == Algorithm::automatic ? choose_algorithm(geom, channels) : algorithm;
   }
 
   /// Offset of plane `p`'s first element in the input.
@@ -110,27 +114,50 @@ inline void copy_lanes(T* dst, const T* src, index_t n) noexcept {
   for (; c < n; ++c) dst[c] = src[c];
 }
 
+/// Where lane c of a step reads, relative to lane 0: c * kStride elements.
+template <index_t kStride>
+struct FixedStride {
+  constexpr index_t operator()(index_t c) const noexcept { return c * kStride; }
+};
+/// c * stride elements, the stride known at run time.
+struct AnyStride {
+  index_t stride;
+  constexpr index_t operator()(index_t c) const noexcept { return c * stride; }
+};
+/// offset[c] elements: lanes over the channels of sites that lie several elements apart.
+struct OffsetTable {
+  const index_t* offset;
+  index_t operator()(index_t c) const noexcept { return offset[c]; }
+};
+
 /// The one loop nest of direct pooling: for every output of rows [row_begin, row_end) of one
-/// plane, visit each in-bounds tap of its window in row-major order, kLanes outputs at a
-/// time. `Op` keeps their running state in `Op::Block` (arrays over the lanes, so the lane
-/// loops vectorise) and supplies `start`, `step` and `store` (given output (od, oh, ow) of the
-/// first lane and the step of ow from lane to lane: 1 for columns, 0 for channels). Lanes are the channels of one
-/// site when a site holds several (channels-last), otherwise (kColumns) adjacent output
-/// columns whose windows lie wholly inside the input, which read the input kStride elements
-/// apart (0: a run-time stride); the columns at the edges, whose windows are clipped, go one
-/// by one.
-template <bool kColumns, index_t kStride, typename T, typename Op>
-void pool_rows(const T* in, const Problem& p, index_t row_begin, index_t row_end,
-               Op& op) noexcept {
+/// plane, visit each in-bounds tap of its window in row-major order, up to kLanes outputs at
+/// a time. `Op` keeps their running state in `Op::Block` (arrays over the lanes, so the lane
+/// loops vectorise) and supplies `start`, `step` (lane c reads src[lane(c)]) and `store`
+/// (given output (od, oh, ow) of the first lane and the step of ow from lane to lane: 1 for
+/// columns, 0 otherwise).
+///
+/// Lanes are the channels of one site by default. With kColumns they run over the outputs of
+/// the inner columns (whose windows lie wholly inside the input), column by column and within
+/// a column channel by channel, `lane` giving where each reads: for channels-first data (one
+/// channel) adjacent columns; for channels-last data whose sites hold few channels, whole
+/// sites at a time, which keeps the lanes full. The columns at the edges, whose windows are
+/// clipped, go one by one.
+template <bool kColumns, typename T, typename Op, typename Lane>
+void pool_rows(const T* in, const Problem& p, index_t row_begin, index_t row_end, Op& op,
+               Lane lane) noexcept {
   const Geometry& g = p.geom;
   const Axis& ax = g.w();
   const index_t out_h = g.h().out, out_w = ax.out, in_h = g.h().in, in_w = ax.in;
   const index_t sd = p.in_strides[0], sh = p.in_strides[1], sw = p.in_strides[2];
   const index_t dd = g.d().dilation, dh = g.h().dilation, dw = ax.dilation;
-  const index_t channels = kColumns ? 1 : p.channels;
+  const index_t channels = p.channels;
   const Span inner = kColumns ? ax.inner_outputs() : Span{0, 0};
-  // Input elements between adjacent inner columns (which fits: both lie in the input).
-  const index_t lane_stride = inner.end - inner.begin > 1 ? ax.stride * sw : 0;
+  // A table of offsets describes whole sites, so its blocks start at sites; unit strides
+  // take full blocks from any channel on.
+  const index_t block_lanes =
+      std::is_same_v<Lane, OffsetTable> ? (kLanes / channels) * channels : kLanes;
+  const index_t column_step = channels > 1 ? 0 : 1;           // of ow from lane to lane
   typename Op::Block block;
   for (index_t row = row_begin; row < row_end; ++row) {
     const index_t od = row / out_h, oh = row % out_h;
@@ -140,18 +167,18 @@ void pool_rows(const T* in, const Problem& p, index_t row_begin, index_t row_end
     const index_t nz = zs.taps(dd), ny = ys.taps(dh);
     for (index_t ow = 0; ow < out_w;) {
       if (kColumns && ow == inner.begin && inner.end > inner.begin) {
-        for (; ow < inner.end; ow += kLanes) {
-          const index_t lanes = std::min(kLanes, inner.end - ow);
-          const index_t x0 = ax.start(ow);
+        for (index_t u = inner.begin * channels; u < inner.end * channels; u += block_lanes) {
+          const index_t lanes = std::min(block_lanes, inner.end * channels - u);
+          const index_t col = u / channels, c0 = u % channels, x0 = ax.start(col);
           op.start(block, lanes, (zs.begin * in_h + ys.begin) * in_w + x0, ax.stride);
           for (index_t i = 0; i < nz; ++i)
             for (index_t j = 0; j < ny; ++j)
               for (index_t t = 0; t < ax.kernel; ++t) {
                 const index_t z = zs.begin + i * dd, y = ys.begin + j * dh, x = x0 + t * dw;
-                op.template step<kStride>(block, lanes, in + z * sd + y * sh + x * sw,
-                                          lane_stride, (z * in_h + y) * in_w + x, ax.stride);
+                op.step(block, lanes, in + z * sd + y * sh + x * sw + c0, lane,
+                        (z * in_h + y) * in_w + x, ax.stride);
               }
-          op.store(block, lanes, row * out_w + ow, od, oh, ow, 1);
+          op.store(block, lanes, row * out_w * channels + u, od, oh, col, column_step);
         }
         ow = inner.end;
         continue;
@@ -161,14 +188,14 @@ void pool_rows(const T* in, const Problem& p, index_t row_begin, index_t row_end
       const index_t first = (zs.begin * in_h + ys.begin) * in_w + xs.begin;
       const index_t at = (row * out_w + ow) * channels;
       for (index_t c0 = 0; c0 < channels; c0 += kLanes) {
-        const index_t lanes = kColumns ? 1 : std::min(kLanes, channels - c0);
+        const index_t lanes = std::min(kLanes, channels - c0);
         op.start(block, lanes, first, 0);
         for (index_t i = 0; i < nz; ++i)
           for (index_t j = 0; j < ny; ++j)
             for (index_t t = 0; t < nx; ++t) {
               const index_t z = zs.begin + i * dd, y = ys.begin + j * dh, x = xs.begin + t * dw;
-              op.template step<1>(block, lanes, in + z * sd + y * sh + x * sw + c0, 1,
-                                  (z * in_h + y) * in_w + x, 0);
+              op.step(block, lanes, in + z * sd + y * sh + x * sw + c0, FixedStride<1>{},
+                      (z * in_h + y) * in_w + x, 0);
             }
         op.store(block, lanes, at + c0, od, oh, ow, 0);
       }
@@ -177,18 +204,32 @@ void pool_rows(const T* in, const Problem& p, index_t row_begin, index_t row_end
   }
 }
 
-/// pool_rows for one plane, choosing its lanes: channels where a site holds several, else
-/// output columns, with the common column strides (1 and 2 elements) known at compile time.
+/// pool_rows for one plane, choosing its lanes: output columns for channels-first data, with
+/// the common column strides (1 and 2 elements) known at compile time; for channels-last data
+/// whole sites where they hold at most half a lane block of channels, lie contiguously and
+/// `op` can take such lanes (Op::site_lanes()), else the channels of each site.
 template <typename T, typename Op>
 void pool_plane_rows(const T* in, const Problem& p, index_t row_begin, index_t row_end,
                      Op& op) noexcept {
   const Axis& w = p.geom.w();
+  const index_t c = p.channels;
+  if (c != 1) {
+    if (c > kLanes / 2 || p.in_strides[2] != c || !op.site_lanes())
+      return pool_rows<false>(in, p, row_begin, row_end, op, FixedStride<1>{});
+    if (w.stride == 1) return pool_rows<true>(in, p, row_begin, row_end, op, FixedStride<1>{});
+    // Channel j % c of the (j / c)-th site, sites w.stride apart; only lanes over inner
+    // columns are ever read (their offsets fit: they lie in the input).
+    const Span inner = w.inner_outputs();
+    const index_t used = std::min(kLanes / c, inner.end - inner.begin) * c;
+    index_t offset[kLanes] = {};
+    for (index_t j = 0; j < used; ++j) offset[j] = (j / c) * w.stride * c + j % c;
+    return pool_rows<true>(in, p, row_begin, row_end, op, OffsetTable{offset});
+  }
   const Span inner = w.inner_outputs();
   const index_t lane_stride = inner.end - inner.begin > 1 ? w.stride * p.in_strides[2] : 0;
-  if (p.channels != 1) pool_rows<false, 1>(in, p, row_begin, row_end, op);
-  else if (lane_stride == 1) pool_rows<true, 1>(in, p, row_begin, row_end, op);
-  else if (lane_stride == 2) pool_rows<true, 2>(in, p, row_begin, row_end, op);
-  else pool_rows<true, 0>(in, p, row_begin, row_end, op);
+  if (lane_stride == 1) pool_rows<true>(in, p, row_begin, row_end, op, FixedStride<1>{});
+  else if (lane_stride == 2) pool_rows<true>(in, p, row_begin, row_end, op, FixedStride<2>{});
+  else pool_rows<true>(in, p, row_begin, row_end, op, AnyStride{lane_stride});
 }
 
 /// One band of a separable job: output rows [row_begin, row_end) of a plane and the input

@@ -33,16 +33,22 @@ struct AvgOp {
   const Geometry* geom = nullptr;
   AvgOptions options{};
   const index_t* w_factor = nullptr;
+  /// Whether the inner columns of the geometry the loop runs share W's divisor factor: true for
+  /// the direct algorithm; not for the separable one's second pass, whose W axis is trivial.
+  bool uniform_inner = true;
 
+  /// Whether lanes may run over the elements of several sites (store sees the first's column).
+  bool site_lanes() const noexcept {
+    return !kDivide || options.divisor_override > 0 || uniform_inner;
+  }
   static void start(Block& b, index_t lanes, index_t, index_t) noexcept {
     for (index_t c = 0; c < lanes; ++c) b.sum[c] = Acc(0);
   }
-  /// Lane c adds src[c * stride] (kStride when non-zero).
-  template <index_t kStride, typename S>
-  static void step(Block& b, index_t lanes, const S* src, index_t stride, index_t,
+  /// Lane c adds src[lane(c)].
+  template <typename S, typename Lane>
+  static void step(Block& b, index_t lanes, const S* src, Lane lane, index_t,
                    index_t) noexcept {
-    const index_t st = kStride != 0 ? kStride : stride;
-    for (index_t c = 0; c < lanes; ++c) b.sum[c] += static_cast<Acc>(src[c * st]);
+    for (index_t c = 0; c < lanes; ++c) b.sum[c] += static_cast<Acc>(src[lane(c)]);
   }
   void store(const Block& b, index_t lanes, index_t at, index_t od, index_t oh, index_t ow,
              index_t ow_step) const noexcept {
@@ -80,6 +86,7 @@ void avg_pool(const Problem& p, const T* in, T* out, AvgOptions options) {
       dispatch_simd(p.simd, [&] { pool_plane_rows(src, p, row_begin, row_end, final_op); });
       return;
     }
+    final_op.uniform_inner = false;
     std::vector<Acc> mid;
     for_each_band(p, row_begin, row_end, sizeof(Acc), [&](const Band& b) {
       mid.resize(static_cast<std::size_t>(b.mid_size()));

@@ -27,6 +27,8 @@ struct MaxOp {
   const index_t* remap = nullptr;
   index_t channels = 1;
 
+  /// Whether lanes may run over the elements of several sites (positions are per lane).
+  bool site_lanes() const noexcept { return !kIndices; }
   /// Lane c's window starts at flat position first + c * first_step.
   static void start(Block& b, index_t lanes, index_t first, index_t first_step) noexcept {
     for (index_t c = 0; c < lanes; ++c) {
@@ -34,13 +36,12 @@ struct MaxOp {
       if constexpr (kIndices) b.arg[c] = first + c * first_step;
     }
   }
-  /// Lane c reads src[c * stride] (kStride when non-zero), at flat position flat + c * step.
-  template <index_t kStride>
-  static void step(Block& b, index_t lanes, const T* src, index_t stride, index_t flat,
+  /// Lane c reads src[lane(c)], at flat position flat + c * flat_step.
+  template <typename Lane>
+  static void step(Block& b, index_t lanes, const T* src, Lane lane, index_t flat,
                    index_t flat_step) noexcept {
-    const index_t st = kStride != 0 ? kStride : stride;
     for (index_t c = 0; c < lanes; ++c) {
-      const T v = src[c * st];
+      const T v = src[lane(c)];
       const bool wins = beats(v, b.best[c]);
       b.best[c] = wins ? v : b.best[c];
       if constexpr (kIndices) b.arg[c] = wins ? flat + c * flat_step : b.arg[c];
