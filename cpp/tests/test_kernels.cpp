@@ -14,25 +14,16 @@
 #include <type_traits>
 #include <vector>
 
+#include "check.hpp"
 #include "naive_axis.hpp"
 #include "poolkit/poolkit.hpp"
 
 using naive::wide;
 using poolkit::AxisStatus;
+using check::failures;
 using poolkit::index_t;
 
 namespace {
-
-int failures = 0;
-
-#define CHECK(cond, ...)                                 \
-  do {                                                   \
-    if (!(cond) && ++failures <= 20) {                   \
-      std::printf("FAIL %s:%d: ", __FILE__, __LINE__);   \
-      std::printf(__VA_ARGS__);                          \
-      std::printf("\n");                                 \
-    }                                                    \
-  } while (0)
 
 constexpr index_t kMax = std::numeric_limits<index_t>::max();
 
