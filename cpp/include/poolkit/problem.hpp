@@ -13,10 +13,6 @@
 
 namespace poolkit {
 
-/// A pooling call over `planes` independent planes. Each spatial site of a plane holds
-/// `channels` contiguous elements: 1 for channels-first data (a plane is one channel), C for
-/// channels-last (a plane is one image). Input strides are in elements and may be negative;
-/// the output is C-contiguous: plane, then (d, h, w), then channel.
 /// How a call is computed. Direct visits every tap of every window. Separable first reduces
 /// each input row along W alone, then those row results along D and H alone: a window of
 /// kh x kw taps costs about kw * stride_h + kh instead of kh * kw when windows overlap.
@@ -43,6 +39,10 @@ constexpr Algorithm choose_algorithm(const Geometry& g, index_t channels) noexce
                                                                        : Algorithm::direct;
 }
 
+/// A pooling call over `planes` independent planes. Each spatial site of a plane holds
+/// `channels` contiguous elements: 1 for channels-first data (a plane is one channel), C for
+/// channels-last (a plane is one image). Input strides are in elements and may be negative;
+/// the output is C-contiguous: plane, then (d, h, w), then channel.
 struct Problem {
   Geometry geom;
   index_t planes = 1;
@@ -56,7 +56,7 @@ struct Problem {
   double min_parallel_taps = 65536;
   /// Instruction-set level of the kernels; at most simd_supported().
   Simd simd = simd_active();
-  /// automatic: choose_algorithm(geom); tests force each one.
+  /// automatic: choose_algorithm(geom, channels); tests force each one.
   Algorithm algorithm = Algorithm::automatic;
 
   Algorithm resolved_algorithm() const noexcept {
