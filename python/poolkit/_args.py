@@ -23,8 +23,13 @@ SUPPORTED_DTYPES: Tuple[np.dtype[Any], ...] = tuple(
 _SUPPORTED_NAMES = ", ".join(str(dt) for dt in SUPPORTED_DTYPES) + ", bfloat16 (ml_dtypes)"
 
 
+_NATIVE_SUPPORTED = frozenset(SUPPORTED_DTYPES)
+
+
 def supported(dtype: np.dtype[Any]) -> bool:
     """Whether poolkit pools `dtype` (in any byte order: non-native data is converted)."""
+    if dtype in _NATIVE_SUPPORTED:  # the common case, without building a swapped dtype
+        return True
     if dtype.kind == "V":  # ml_dtypes.bfloat16 registers as a 2-byte void kind
         return dtype.name == "bfloat16" and dtype.itemsize == 2 and dtype.fields is None
     return dtype.fields is None and dtype.newbyteorder("=") in SUPPORTED_DTYPES
