@@ -5,6 +5,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -86,96 +88,139 @@ std::vector<std::tuple<int, index_t, index_t, index_t>> plan(
   return result;
 }
 
-/// Build the kernel's Problem for array `x` with n spatial axes, checking that every axis
-/// plans cleanly and that `out` has the matching shape.
-poolkit::Problem make_problem(const py::array& x, const py::array& out, const Ints& kernel,
-                              const Ints& stride, const Ints& pad_before, const Ints& pad_after,
-                              const Ints& dilation, bool ceil_mode, bool channels_last) {
-  const auto ndim = static_cast<std::size_t>(x.ndim());
-  const std::size_t n = kernel.size();
-  require(n >= 1 && n <= 3 && ndim >= n + (channels_last ? 1 : 0), "bad spatial rank");
-  const std::size_t first_spatial = ndim - n - (channels_last ? 1 : 0);
-  const index_t item = static_cast<index_t>(x.itemsize());
-  auto stride_of = [&](std::size_t axis) {
-    const index_t bytes = static_cast<index_t>(x.strides(static_cast<py::ssize_t>(axis)));
-    require(bytes % item == 0, "stride not a multiple of the item size");
-    return bytes / item;
-  };
+/// One planned call: the kernel's Problem for inputs of one shape, strides and dtype, built
+/// once and run on any array laid out that way. Python caches these by call signature, so a
+/// repeated call converts no argument lists.
+class Prepared {
+ public:
+  /// Plan for array `x` with kernel.size() spatial axes, checking that every axis plans
+  /// cleanly.
+  Prepared(const py::array& x, const Ints& kernel, const Ints& stride, const Ints& pad_before,
+           const Ints& pad_after, const Ints& dilation, bool ceil_mode, bool channels_last)
+      : dtype_(dtype_of(x)), item_(x.itemsize()) {
+    const auto ndim = static_cast<std::size_t>(x.ndim());
+    const std::size_t n = kernel.size();
+    require(n >= 1 && n <= 3 && ndim >= n + (channels_last ? 1 : 0), "bad spatial rank");
+    const std::size_t first_spatial = ndim - n - (channels_last ? 1 : 0);
+    for (std::size_t i = 0; i < ndim; ++i) {
+      shape_.push_back(x.shape(static_cast<py::ssize_t>(i)));
+      strides_.push_back(x.strides(static_cast<py::ssize_t>(i)));
+    }
+    auto stride_of = [&](std::size_t axis) {
+      require(strides_[axis] % item_ == 0, "stride not a multiple of the item size");
+      return static_cast<index_t>(strides_[axis] / item_);
+    };
+    poolkit::Problem& p = problem_;
+    for (std::size_t i = 0; i < first_spatial; ++i) {
+      p.outer_shape.push_back(shape_[i]);
+      p.outer_strides.push_back(stride_of(i));
+      p.planes *= shape_[i];
+      out_shape_.push_back(shape_[i]);
+    }
+    const WindowArgs window{kernel, stride, pad_before, pad_after, dilation};
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t axis = first_spatial + i;
+      poolkit::Axis& a = p.geom.axes[3 - n + i];
+      a = window.axis(i, shape_[axis]);
+      require(poolkit::plan_axis(a, ceil_mode) == poolkit::AxisStatus::ok, "unplannable axis");
+      p.in_strides[3 - n + i] = stride_of(axis);
+      out_shape_.push_back(a.out);
+    }
+    if (channels_last) {
+      p.channels = shape_[ndim - 1];
+      require(p.channels <= 1 || p.planes == 0 || stride_of(ndim - 1) == 1,
+              "channel axis not contiguous");
+      out_shape_.push_back(p.channels);
+    }
+    p.threads = poolkit::get_num_threads();
+    double taps = static_cast<double>(p.planes) * static_cast<double>(p.out_plane_size());
+    for (const poolkit::Axis& a : p.geom.axes) taps *= static_cast<double>(a.kernel);
+    small_ = taps < 4096;
+  }
 
-  poolkit::Problem p;
-  p.threads = poolkit::get_num_threads();
-  Ints out_shape;
-  for (std::size_t i = 0; i < first_spatial; ++i) {
-    const index_t len = x.shape(static_cast<py::ssize_t>(i));
-    p.outer_shape.push_back(len);
-    p.outer_strides.push_back(stride_of(i));
-    p.planes *= len;
-    out_shape.push_back(len);
-  }
-  const WindowArgs window{kernel, stride, pad_before, pad_after, dilation};
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::size_t axis = first_spatial + i;
-    poolkit::Axis& a = p.geom.axes[3 - n + i];
-    a = window.axis(i, x.shape(static_cast<py::ssize_t>(axis)));
-    require(poolkit::plan_axis(a, ceil_mode) == poolkit::AxisStatus::ok, "unplannable axis");
-    p.in_strides[3 - n + i] = stride_of(axis);
-    out_shape.push_back(a.out);
-  }
-  if (channels_last) {
-    p.channels = x.shape(static_cast<py::ssize_t>(ndim - 1));
-    require(p.channels <= 1 || p.planes == 0 || stride_of(ndim - 1) == 1,
-            "channel axis not contiguous");
-    out_shape.push_back(p.channels);
-  }
-  require(out.ndim() == static_cast<py::ssize_t>(out_shape.size()), "out rank mismatch");
-  for (std::size_t i = 0; i < out_shape.size(); ++i)
-    require(out.shape(static_cast<py::ssize_t>(i)) == out_shape[i], "out shape mismatch");
-  require((out.flags() & py::array::c_style) != 0 && out.writeable(), "out not writable C-order");
-  require(out.dtype().kind() == x.dtype().kind() && out.itemsize() == x.itemsize(),
-          "out dtype mismatch");
-  return p;
-}
+  py::tuple out_shape() const { return py::cast(out_shape_); }
 
-void max_pool(const py::array& x, py::array& out, const py::object& indices,
-              const Ints& kernel, const Ints& stride, const Ints& pad_before,
-              const Ints& pad_after, const Ints& dilation, bool ceil_mode, bool channels_last) {
-  const poolkit::Problem p = make_problem(x, out, kernel, stride, pad_before, pad_after,
-                                          dilation, ceil_mode, channels_last);
-  index_t* idx = nullptr;
-  if (!indices.is_none()) {
-    auto arr = indices.cast<py::array_t<std::int64_t, py::array::c_style>>();
-    require(arr.size() == out.size() && arr.writeable(), "bad indices array");
-    idx = reinterpret_cast<index_t*>(arr.mutable_data());
+  /// Max pooling of `x` into `out` (and `indices`, unless None). False, having done nothing,
+  /// when `x` is not laid out as planned or its data is not aligned: the caller then takes
+  /// the general path, which copies such data.
+  bool max_pool(const py::array& x, py::array& out, const py::object& indices) const {
+    if (!matches(x)) return false;
+    check_out(out);
+    index_t* idx = nullptr;
+    if (!indices.is_none()) {
+      auto arr = indices.cast<py::array_t<std::int64_t, py::array::c_style>>();
+      require(arr.size() == out.size() && arr.writeable(), "bad indices array");
+      idx = reinterpret_cast<index_t*>(arr.mutable_data());
+    }
+    run(x, out, [idx](const poolkit::Problem& p, auto* src, auto* dst) {
+      poolkit::max_pool(p, src, dst, idx);
+    });
+    return true;
   }
-  if (p.planes == 0 || p.channels == 0) return;
-  const void* src = x.data();
-  void* dst = out.mutable_data();
-  const poolkit::DType dtype = dtype_of(x);
-  py::gil_scoped_release release;
-  poolkit::dispatch(dtype, [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    poolkit::max_pool<T>(p, static_cast<const T*>(src), static_cast<T*>(dst), idx);
-  });
-}
 
-void avg_pool(const py::array& x, py::array& out, const Ints& kernel, const Ints& stride,
-              const Ints& pad_before, const Ints& pad_after, const Ints& dilation,
-              bool ceil_mode, bool count_include_pad, index_t divisor_override,
-              bool channels_last) {
-  const poolkit::Problem p = make_problem(x, out, kernel, stride, pad_before, pad_after,
-                                          dilation, ceil_mode, channels_last);
-  require(divisor_override >= 0, "negative divisor_override");
-  if (p.planes == 0 || p.channels == 0) return;
-  const void* src = x.data();
-  void* dst = out.mutable_data();
-  const poolkit::DType dtype = dtype_of(x);
-  const poolkit::AvgOptions options{count_include_pad, divisor_override};
-  py::gil_scoped_release release;
-  poolkit::dispatch(dtype, [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    poolkit::avg_pool<T>(p, static_cast<const T*>(src), static_cast<T*>(dst), options);
-  });
-}
+  /// Average pooling of `x` into `out`; false as for max_pool.
+  bool avg_pool(const py::array& x, py::array& out, bool count_include_pad,
+                index_t divisor_override) const {
+    if (!matches(x)) return false;
+    check_out(out);
+    require(divisor_override >= 0, "negative divisor_override");
+    const poolkit::AvgOptions options{count_include_pad, divisor_override};
+    run(x, out, [options](const poolkit::Problem& p, auto* src, auto* dst) {
+      poolkit::avg_pool(p, src, dst, options);
+    });
+    return true;
+  }
+
+ private:
+  bool matches(const py::array& x) const {
+    if (x.ndim() != static_cast<py::ssize_t>(shape_.size()) || x.itemsize() != item_ ||
+        reinterpret_cast<std::uintptr_t>(x.data()) % static_cast<std::uintptr_t>(item_) != 0)
+      return false;
+    for (std::size_t i = 0; i < shape_.size(); ++i)
+      if (x.shape(static_cast<py::ssize_t>(i)) != shape_[i] ||
+          x.strides(static_cast<py::ssize_t>(i)) != strides_[i])
+        return false;
+    return dtype_of(x) == dtype_;
+  }
+
+  void check_out(const py::array& out) const {
+    require(out.ndim() == static_cast<py::ssize_t>(out_shape_.size()), "out rank mismatch");
+    for (std::size_t i = 0; i < out_shape_.size(); ++i)
+      require(out.shape(static_cast<py::ssize_t>(i)) == out_shape_[i], "out shape mismatch");
+    require((out.flags() & py::array::c_style) != 0 && out.writeable(),
+            "out not writable C-order");
+    require(out.itemsize() == item_ && dtype_of(out) == dtype_, "out dtype mismatch");
+  }
+
+  /// kernel(problem, src, dst) on x's data typed as its dtype, without the GIL.
+  template <typename Kernel>
+  void run(const py::array& x, py::array& out, Kernel kernel) const {
+    if (problem_.planes == 0 || problem_.channels == 0) return;
+    const void* src = x.data();
+    void* dst = out.mutable_data();
+    auto go = [&](const poolkit::Problem& p) {
+      poolkit::dispatch(dtype_, [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        kernel(p, static_cast<const T*>(src), static_cast<T*>(dst));
+      });
+    };
+    // Small calls keep the GIL: releasing and taking it back costs more than they do.
+    std::optional<py::gil_scoped_release> release;
+    if (!small_) release.emplace();
+    const int threads = poolkit::get_num_threads();
+    if (threads == problem_.threads) return go(problem_);
+    poolkit::Problem p = problem_;
+    p.threads = threads;
+    go(p);
+  }
+
+  poolkit::Problem problem_;
+  bool small_ = false;  // few enough taps to run on the calling thread, holding the GIL
+  poolkit::DType dtype_;
+  py::ssize_t item_;
+  std::vector<py::ssize_t> shape_, strides_;  // of the input, strides in bytes
+  Ints out_shape_;
+};
 
 /// A count of up to 128 bits as a Python int.
 py::object to_python(poolkit::count_t v) {
@@ -251,8 +296,12 @@ py::dict build_info() {
 PYBIND11_MODULE(_core, m) {
   m.doc() = "poolkit's compiled kernels; use the functions of the poolkit package instead.";
   m.def("plan", &plan);
-  m.def("max_pool", &max_pool);
-  m.def("avg_pool", &avg_pool);
+  py::class_<Prepared>(m, "Prepared")
+      .def(py::init<const py::array&, const Ints&, const Ints&, const Ints&, const Ints&,
+                    const Ints&, bool, bool>())
+      .def_property_readonly("out_shape", &Prepared::out_shape)
+      .def("max_pool", &Prepared::max_pool)
+      .def("avg_pool", &Prepared::avg_pool);
   m.def("cost", &cost);
   m.def("build_info", &build_info);
   m.def("get_num_threads", &poolkit::get_num_threads);

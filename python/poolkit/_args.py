@@ -247,7 +247,33 @@ def _plain(value: object) -> bool:
 
 
 _PLANS: Dict[Tuple[Any, ...], Any] = {}
-_PLANS_MAX = 512
+_CACHE_MAX = 512
+
+
+def _int_tuple(value: object) -> bool:
+    return type(value) is tuple and all(type(v) is int for v in value)
+
+
+def signature(
+    x: object, n: int, kernel_size: object, stride: object, padding: object,
+    dilation: object, ceil_mode: object, layout: object,
+) -> Optional[Tuple[Any, ...]]:
+    """The cache key of a call on an ndarray whose window arguments are plain ints (or tuples
+    of them, or a padding name), a bool and a str; None for any other call. (Written out
+    rather than through _plain: this runs on every call.)"""
+    if (type(x) is np.ndarray and type(ceil_mode) is bool and type(layout) is str
+            and (type(kernel_size) is int or _int_tuple(kernel_size))
+            and (stride is None or type(stride) is int or _int_tuple(stride))
+            and (type(padding) is int or type(padding) is str or _int_tuple(padding))
+            and (type(dilation) is int or _int_tuple(dilation))):
+        return (x.shape, x.strides, x.dtype, n, kernel_size, stride, padding, dilation,
+                ceil_mode, layout)
+    return None
+
+
+#: Compiled plans and output shapes by call signature. A signature is cached only after its
+#: call passed validation with an input the kernels read as is.
+PREPARED: Dict[Tuple[Any, ...], Tuple[Any, Tuple[int, ...]]] = {}
 
 
 def prepare(
@@ -267,12 +293,24 @@ def prepare(
     if key is None or planned is None:
         planned = plan(arr.shape, n, kernel_size, stride, padding, dilation, ceil_mode, layout)
         if key is not None:
-            if len(_PLANS) >= _PLANS_MAX:
+            if len(_PLANS) >= _CACHE_MAX:
                 _PLANS.clear()
             _PLANS[key] = planned
     last, kernel, steps, before, after, dil, ceil, out_shape = planned
     return Call(arr, kernel_ready(arr, last), last, kernel, steps, before, after, dil, ceil,
                 out_shape)
+
+
+def compile_call(call: Call, key: Optional[Tuple[Any, ...]]) -> Any:
+    """The compiled plan of a validated call, cached under its signature `key` when the
+    kernels read the caller's array as is (so that later calls may skip validation)."""
+    native = _core.Prepared(call.x, call.kernel, call.stride, call.pad_before, call.pad_after,
+                            call.dilation, call.ceil_mode, call.channels_last)
+    if key is not None and call.x is call.source:
+        if len(PREPARED) >= _CACHE_MAX:
+            PREPARED.clear()
+        PREPARED[key] = (native, call.out_shape)
+    return native
 
 
 def output_array(out: object, call: Call) -> np.ndarray:

@@ -25,12 +25,21 @@ def _max_pool(
     n: int, x: Any, kernel_size: object, stride: object, padding: object, dilation: object,
     ceil_mode: object, return_indices: object, layout: object, out: object,
 ) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
+    key = _args.signature(x, n, kernel_size, stride, padding, dilation, ceil_mode, layout)
+    hit = None if key is None else _args.PREPARED.get(key)
+    if hit is not None and out is None and type(return_indices) is bool:
+        # A call like one already validated, on an input laid out the same way.
+        native, shape = hit
+        result = np.empty(shape, x.dtype)
+        indices = np.empty(shape, np.int64) if return_indices else None
+        if native.max_pool(x, result, indices):
+            return (result, indices) if indices is not None else result
     call = _args.prepare(x, n, kernel_size, stride, padding, dilation, ceil_mode, layout)
     want_indices = _args.flag(return_indices, "return_indices")
     result = _args.output_array(out, call)
     indices = np.empty(call.out_shape, dtype=np.int64) if want_indices else None
-    _core.max_pool(call.x, result, indices, call.kernel, call.stride, call.pad_before,
-                   call.pad_after, call.dilation, call.ceil_mode, call.channels_last)
+    if not _args.compile_call(call, key).max_pool(call.x, result, indices):
+        raise RuntimeError("poolkit internal error: the kernels refused a prepared input")
     return (result, indices) if indices is not None else result
 
 
@@ -39,6 +48,15 @@ def _avg_pool(
     count_include_pad: object, divisor_override: object, dilation: object, layout: object,
     out: object,
 ) -> np.ndarray:
+    key = _args.signature(x, n, kernel_size, stride, padding, dilation, ceil_mode, layout)
+    hit = None if key is None else _args.PREPARED.get(key)
+    if (hit is not None and out is None and type(count_include_pad) is bool
+            and (divisor_override is None or (type(divisor_override) is int
+                                              and 1 <= divisor_override <= _args.INT64_MAX))):
+        native, shape = hit
+        result = np.empty(shape, x.dtype)
+        if native.avg_pool(x, result, count_include_pad, divisor_override or 0):
+            return result
     call = _args.prepare(x, n, kernel_size, stride, padding, dilation, ceil_mode, layout)
     include_pad = _args.flag(count_include_pad, "count_include_pad")
     divisor = _args.optional_positive(divisor_override, "divisor_override")
@@ -46,9 +64,8 @@ def _avg_pool(
         raise ValueError(f"kernel_size must hold at most 2**63 - 1 taps per window for average "
                          f"pooling without divisor_override, got {call.kernel}")
     result = _args.output_array(out, call)
-    _core.avg_pool(call.x, result, call.kernel, call.stride, call.pad_before, call.pad_after,
-                   call.dilation, call.ceil_mode, include_pad, divisor or 0,
-                   call.channels_last)
+    if not _args.compile_call(call, key).avg_pool(call.x, result, include_pad, divisor or 0):
+        raise RuntimeError("poolkit internal error: the kernels refused a prepared input")
     return result
 
 
