@@ -104,13 +104,19 @@ void run_jobs(const Problem& p, F&& f) {
 /// channels-first data, adjacent output columns. Bounds the per-window state on the stack.
 inline constexpr index_t kLanes = 64;
 
-/// dst[c] = src[c] for c < n <= kLanes, in blocks of 16: a plain copy loop of unknown length
-/// becomes a call to memcpy (or `rep movs`), which costs more than these short runs.
-template <typename T>
-inline void copy_lanes(T* dst, const T* src, index_t n) noexcept {
+/// A lane count known at compile time.
+template <index_t N>
+using Lanes = std::integral_constant<index_t, N>;
+
+/// dst[c] = src[c] for c < n <= kLanes. A run-time n goes in blocks of 16: a plain copy loop
+/// of unknown length becomes a call to memcpy (or `rep movs`), which costs more than these
+/// short runs.
+template <typename T, typename N>
+inline void copy_lanes(T* dst, const T* src, N n) noexcept {
   index_t c = 0;
-  for (; c + 16 <= n; c += 16)
-    for (index_t k = 0; k < 16; ++k) dst[c + k] = src[c + k];
+  if constexpr (std::is_same_v<N, index_t>)
+    for (; c + 16 <= n; c += 16)
+      for (index_t k = 0; k < 16; ++k) dst[c + k] = src[c + k];
   for (; c < n; ++c) dst[c] = src[c];
 }
 
@@ -132,10 +138,10 @@ struct OffsetTable {
 
 /// The one loop nest of direct pooling: for every output of rows [row_begin, row_end) of one
 /// plane, visit each in-bounds tap of its window in row-major order, up to kLanes outputs at
-/// a time. `Op` keeps their running state in `Op::Block` (arrays over the lanes, so the lane
-/// loops vectorise) and supplies `start`, `step` (lane c reads src[lane(c)]) and `store`
-/// (given output (od, oh, ow) of the first lane and the step of ow from lane to lane: 1 for
-/// columns, 0 otherwise).
+/// a time. `Op` defines a window's running state (`State`, `begin`, `take`), the states of a
+/// block of lanes (`Block`, with `get` and `set`) and `store` (of a block's lanes, given output
+/// (od, oh, ow) of the first lane and the step of ow from lane to lane: 1 for columns, 0
+/// otherwise).
 ///
 /// Lanes are the channels of one site by default. With kColumns they run over the outputs of
 /// the inner columns (whose windows lie wholly inside the input), column by column and within
@@ -143,9 +149,18 @@ struct OffsetTable {
 /// channel) adjacent columns; for channels-last data whose sites hold few channels, whole
 /// sites at a time, which keeps the lanes full. The columns at the edges, whose windows are
 /// clipped, go one by one.
+///
+/// Each tap is one pass over the lanes, their states kept in memory. The commonest windows,
+/// 2 x 2 and 3 x 3 with every tap inside the input, go unrolled instead: a lane's whole
+/// window in one pass, its state in a register from the first tap to the last, in blocks of
+/// 16 lanes (the last block moved back to end with the lanes, so it overlaps the one before;
+/// the lanes computed twice store the same values twice). Not where lanes lie a run-time
+/// distance apart, nor for 3 x 3 windows (or taps not one element apart) over lanes 2 apart:
+/// the compiler's vector code for those is slower than the pass per tap.
 template <bool kColumns, typename T, typename Op, typename Lane>
 void pool_rows(const T* in, const Problem& p, index_t row_begin, index_t row_end, Op& op,
                Lane lane) noexcept {
+  using State = typename Op::State;
   const Geometry& g = p.geom;
   const Axis& ax = g.w();
   const index_t out_h = g.h().out, out_w = ax.out, in_h = g.h().in, in_w = ax.in;
@@ -153,51 +168,113 @@ void pool_rows(const T* in, const Problem& p, index_t row_begin, index_t row_end
   const index_t dd = g.d().dilation, dh = g.h().dilation, dw = ax.dilation;
   const index_t channels = p.channels;
   const Span inner = kColumns ? ax.inner_outputs() : Span{0, 0};
+  const index_t inner_lanes = (inner.end - inner.begin) * channels;
   // A table of offsets describes whole sites, so its blocks start at sites; unit strides
   // take full blocks from any channel on.
   const index_t block_lanes =
       std::is_same_v<Lane, OffsetTable> ? (kLanes / channels) * channels : kLanes;
-  const index_t column_step = channels > 1 ? 0 : 1;           // of ow from lane to lane
+  const index_t column_step = channels > 1 ? 0 : 1;  // of ow from lane to lane
+  // The unrolled window's extent (2 or 3 taps a side), 0 for none.
+  const index_t square = g.d().kernel == 1 && g.h().kernel == ax.kernel ? ax.kernel : 0;
+  constexpr bool kUnit = std::is_same_v<Lane, FixedStride<1>>;
+  constexpr bool kPairs = std::is_same_v<Lane, FixedStride<2>>;
+  const index_t unroll =
+      (square == 2 && kUnit) || (square == 2 && kPairs && dw * sw == 1) || (square == 3 && kUnit)
+          ? square
+          : 0;
   typename Op::Block block;
+
+  // Lanes [0, lanes) over windows of which lane c's first tap is src[lane(c)] at flat
+  // position first + c * first_step, tap (i, j, t) lying i * dd, j * dh, t * dw further:
+  // each tap one pass over the lanes.
+  auto windows = [&](index_t lanes, const T* src, index_t first, index_t first_step,
+                     index_t nz, index_t ny, index_t nx, auto at_lane) {
+    for (index_t c = 0; c < lanes; ++c) block.set(c, Op::begin(first + c * first_step));
+    for (index_t i = 0; i < nz; ++i)
+      for (index_t j = 0; j < ny; ++j)
+        for (index_t t = 0; t < nx; ++t) {
+          const T* tap = src + i * dd * sd + j * dh * sh + t * dw * sw;
+          const index_t flat = first + (i * dd * in_h + j * dh) * in_w + t * dw;
+          for (index_t c = 0; c < lanes; ++c) {
+            State s = block.get(c);
+            Op::take(s, tap[at_lane(c)], flat + c * first_step);
+            block.set(c, s);
+          }
+        }
+  };
+  // The same over 16 lanes whose windows are k x k taps (k = unroll), unrolled. Taps one
+  // element apart are spelled so: at a run-time distance the compiler cannot pair the loads
+  // of neighbouring taps. (Only the variants a lane policy can meet are compiled.)
+  auto unrolled = [&](const T* src, index_t first, index_t first_step, auto at_lane) {
+    if constexpr (kUnit || kPairs) {
+      auto go = [&](auto k, auto tap_step) {
+        for (index_t c = 0; c < 16; ++c) {
+          State s = Op::begin(first + c * first_step);
+          for (index_t j = 0; j < k; ++j)
+            for (index_t t = 0; t < k; ++t)
+              Op::take(s, src[j * dh * sh + t * tap_step + at_lane(c)],
+                       first + j * dh * in_w + t * dw + c * first_step);
+          block.set(c, s);
+        }
+      };
+      auto sizes = [&](auto tap_step) {
+        if (unroll == 2) go(Lanes<2>{}, tap_step);
+        else if constexpr (kUnit) go(Lanes<3>{}, tap_step);
+      };
+      const index_t tap_step = dw * sw;
+      if constexpr (!kColumns) sizes(tap_step);  // channels of a site: taps a site apart
+      else if constexpr (kPairs) sizes(Lanes<1>{});
+      else if (tap_step == 1) sizes(Lanes<1>{});
+      else sizes(tap_step);
+    }
+  };
+
   for (index_t row = row_begin; row < row_end; ++row) {
     const index_t od = row / out_h, oh = row % out_h;
     const Span zs = g.d().window(od), ys = g.h().window(oh);
     // Taps are counted, not stepped to the end, so that no position past the last one (which
     // may not fit in int64 when the dilation is huge) is ever computed.
     const index_t nz = zs.taps(dd), ny = ys.taps(dh);
+    const bool whole_rows = unroll > 0 && ny == unroll;
+    const index_t row_first = (zs.begin * in_h + ys.begin) * in_w;
+    const T* row_src = in + zs.begin * sd + ys.begin * sh;
     for (index_t ow = 0; ow < out_w;) {
-      if (kColumns && ow == inner.begin && inner.end > inner.begin) {
-        for (index_t u = inner.begin * channels; u < inner.end * channels; u += block_lanes) {
-          const index_t lanes = std::min(block_lanes, inner.end * channels - u);
-          const index_t col = u / channels, c0 = u % channels, x0 = ax.start(col);
-          op.start(block, lanes, (zs.begin * in_h + ys.begin) * in_w + x0, ax.stride);
-          for (index_t i = 0; i < nz; ++i)
-            for (index_t j = 0; j < ny; ++j)
-              for (index_t t = 0; t < ax.kernel; ++t) {
-                const index_t z = zs.begin + i * dd, y = ys.begin + j * dh, x = x0 + t * dw;
-                op.step(block, lanes, in + z * sd + y * sh + x * sw + c0, lane,
-                        (z * in_h + y) * in_w + x, ax.stride);
-              }
-          op.store(block, lanes, row * out_w * channels + u, od, oh, col, column_step);
+      if (kColumns && ow == inner.begin && inner_lanes > 0) {
+        if (whole_rows && inner_lanes >= 16) {
+          for (index_t b = 0; b < inner_lanes; b += 16) {
+            const index_t u = inner.begin * channels + std::min(b, inner_lanes - 16);
+            const index_t col = u / channels, x0 = ax.start(col);
+            unrolled(row_src + x0 * sw + u % channels, row_first + x0, ax.stride, lane);
+            op.store(block, Lanes<16>{}, row * out_w * channels + u, od, oh, col, column_step);
+          }
+        } else {
+          for (index_t u = inner.begin * channels; u < inner.end * channels; u += block_lanes) {
+            const index_t lanes = std::min(block_lanes, inner.end * channels - u);
+            const index_t col = u / channels, x0 = ax.start(col);
+            windows(lanes, row_src + x0 * sw + u % channels, row_first + x0, ax.stride, nz, ny,
+                    ax.kernel, lane);
+            op.store(block, lanes, row * out_w * channels + u, od, oh, col, column_step);
+          }
         }
         ow = inner.end;
         continue;
       }
       const Span xs = ax.window(ow);
       const index_t nx = xs.taps(dw);
-      const index_t first = (zs.begin * in_h + ys.begin) * in_w + xs.begin;
+      const T* src = row_src + xs.begin * sw;
       const index_t at = (row * out_w + ow) * channels;
-      for (index_t c0 = 0; c0 < channels; c0 += kLanes) {
-        const index_t lanes = std::min(kLanes, channels - c0);
-        op.start(block, lanes, first, 0);
-        for (index_t i = 0; i < nz; ++i)
-          for (index_t j = 0; j < ny; ++j)
-            for (index_t t = 0; t < nx; ++t) {
-              const index_t z = zs.begin + i * dd, y = ys.begin + j * dh, x = xs.begin + t * dw;
-              op.step(block, lanes, in + z * sd + y * sh + x * sw + c0, FixedStride<1>{},
-                      (z * in_h + y) * in_w + x, 0);
-            }
-        op.store(block, lanes, at + c0, od, oh, ow, 0);
+      if (whole_rows && nx == unroll && channels >= 16) {
+        for (index_t b = 0; b < channels; b += 16) {
+          const index_t c0 = std::min(b, channels - 16);
+          unrolled(src + c0, row_first + xs.begin, 0, FixedStride<1>{});
+          op.store(block, Lanes<16>{}, at + c0, od, oh, ow, 0);
+        }
+      } else {
+        for (index_t c0 = 0; c0 < channels; c0 += kLanes) {
+          const index_t lanes = std::min(kLanes, channels - c0);
+          windows(lanes, src + c0, row_first + xs.begin, 0, nz, ny, nx, FixedStride<1>{});
+          op.store(block, lanes, at + c0, od, oh, ow, 0);
+        }
       }
       ++ow;
     }

@@ -26,8 +26,15 @@ template <typename T, bool kDivide>
 struct AvgOp {
   using Acc = accum_t<T>;
   using Out = std::conditional_t<kDivide, T, Acc>;
+  /// The running state of one window.
+  struct State {
+    Acc sum;
+  };
+  /// The states of a block of lanes.
   struct Block {
     Acc sum[kLanes];
+    State get(index_t c) const noexcept { return {sum[c]}; }
+    void set(index_t c, State s) noexcept { sum[c] = s.sum; }
   };
   Out* out;
   const Geometry* geom = nullptr;
@@ -41,16 +48,12 @@ struct AvgOp {
   bool site_lanes() const noexcept {
     return !kDivide || options.divisor_override > 0 || uniform_inner;
   }
-  static void start(Block& b, index_t lanes, index_t, index_t) noexcept {
-    for (index_t c = 0; c < lanes; ++c) b.sum[c] = Acc(0);
-  }
-  /// Lane c adds src[lane(c)].
-  template <typename S, typename Lane>
-  static void step(Block& b, index_t lanes, const S* src, Lane lane, index_t,
-                   index_t) noexcept {
-    for (index_t c = 0; c < lanes; ++c) b.sum[c] += static_cast<Acc>(src[lane(c)]);
-  }
-  void store(const Block& b, index_t lanes, index_t at, index_t od, index_t oh, index_t ow,
+  static State begin(index_t) noexcept { return {Acc(0)}; }
+  /// The tap `v` (a T, or a partial sum already in Acc).
+  template <typename S>
+  static void take(State& s, S v, index_t) noexcept { s.sum += static_cast<Acc>(v); }
+  template <typename N>
+  void store(const Block& b, N lanes, index_t at, index_t od, index_t oh, index_t ow,
              index_t ow_step) const noexcept {
     if constexpr (kDivide) {
       if (options.divisor_override > 0) {

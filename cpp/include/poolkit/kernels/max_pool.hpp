@@ -17,9 +17,20 @@ namespace detail {
 /// positions up in `remap` (the first pass's indices, `channels` per site).
 template <typename T, bool kIndices>
 struct MaxOp {
+  /// The running state of one window.
+  struct State {
+    T best;
+    index_t arg;
+  };
+  /// The states of a block of lanes, a field at a time so that the lane loops vectorise.
   struct Block {
     T best[kLanes];
     index_t arg[kLanes];
+    State get(index_t c) const noexcept { return {best[c], kIndices ? arg[c] : 0}; }
+    void set(index_t c, State s) noexcept {
+      best[c] = s.best;
+      if constexpr (kIndices) arg[c] = s.arg;
+    }
   };
   T* out;
   index_t* indices;
@@ -29,25 +40,16 @@ struct MaxOp {
 
   /// Whether lanes may run over the elements of several sites (positions are per lane).
   bool site_lanes() const noexcept { return !kIndices; }
-  /// Lane c's window starts at flat position first + c * first_step.
-  static void start(Block& b, index_t lanes, index_t first, index_t first_step) noexcept {
-    for (index_t c = 0; c < lanes; ++c) {
-      b.best[c] = lowest<T>();
-      if constexpr (kIndices) b.arg[c] = first + c * first_step;
-    }
+  /// A window whose first in-bounds tap lies at flat position `first`.
+  static State begin(index_t first) noexcept { return {lowest<T>(), first}; }
+  /// The tap `v` at flat position `flat`.
+  static void take(State& s, T v, index_t flat) noexcept {
+    const bool wins = beats(v, s.best);
+    s.best = wins ? v : s.best;
+    if constexpr (kIndices) s.arg = wins ? flat : s.arg;
   }
-  /// Lane c reads src[lane(c)], at flat position flat + c * flat_step.
-  template <typename Lane>
-  static void step(Block& b, index_t lanes, const T* src, Lane lane, index_t flat,
-                   index_t flat_step) noexcept {
-    for (index_t c = 0; c < lanes; ++c) {
-      const T v = src[lane(c)];
-      const bool wins = beats(v, b.best[c]);
-      b.best[c] = wins ? v : b.best[c];
-      if constexpr (kIndices) b.arg[c] = wins ? flat + c * flat_step : b.arg[c];
-    }
-  }
-  void store(const Block& b, index_t lanes, index_t at, index_t, index_t, index_t,
+  template <typename N>
+  void store(const Block& b, N lanes, index_t at, index_t, index_t, index_t,
              index_t) const noexcept {
     copy_lanes(out + at, b.best, lanes);
     if constexpr (kIndices) {
