@@ -240,17 +240,11 @@ def _raise_axis(status: int, axis: str, length: int, k: int, s: int, pads: Tuple
                      f"window, but a window holds none on {what}")
 
 
-def _plain(value: object) -> bool:
-    """An int, or a tuple of ints, of exactly those types (so 2.0 never matches 2 in a cache)."""
-    return type(value) is int or (
-        type(value) is tuple and all(type(v) is int for v in value))
-
-
-_PLANS: Dict[Tuple[Any, ...], Any] = {}
 _CACHE_MAX = 512
 
 
 def _int_tuple(value: object) -> bool:
+    """A tuple of ints of exactly that type (so that 2.0 never matches 2 in a cache)."""
     return type(value) is tuple and all(type(v) is int for v in value)
 
 
@@ -259,8 +253,7 @@ def signature(
     dilation: object, ceil_mode: object, layout: object,
 ) -> Optional[Tuple[Any, ...]]:
     """The cache key of a call on an ndarray whose window arguments are plain ints (or tuples
-    of them, or a padding name), a bool and a str; None for any other call. (Written out
-    rather than through _plain: this runs on every call.)"""
+    of them, or a padding name), a bool and a str; None for any other call."""
     if (type(x) is np.ndarray and type(ceil_mode) is bool and type(layout) is str
             and (type(kernel_size) is int or _int_tuple(kernel_size))
             and (stride is None or type(stride) is int or _int_tuple(stride))
@@ -271,6 +264,8 @@ def signature(
     return None
 
 
+#: Planned geometry by call signature, cached once the call's arguments passed validation.
+_PLANS: Dict[Tuple[Any, ...], Any] = {}
 #: Compiled plans and output shapes by call signature. A signature is cached only after its
 #: call passed validation with an input the kernels read as is.
 PREPARED: Dict[Tuple[Any, ...], Tuple[Any, Tuple[int, ...]]] = {}
@@ -278,19 +273,14 @@ PREPARED: Dict[Tuple[Any, ...], Tuple[Any, Tuple[int, ...]]] = {}
 
 def prepare(
     x: object, n: int, kernel_size: object, stride: object, padding: object,
-    dilation: object, ceil_mode: object, layout: object,
+    dilation: object, ceil_mode: object, layout: object, key: Optional[Tuple[Any, ...]],
 ) -> Call:
-    """Validate and normalise one pooling call on array-like `x` with n spatial axes.
-
-    Plans of calls whose window arguments are plain ints (or tuples of them) are cached by
-    input shape, which keeps repeated small calls cheap."""
+    """Validate and normalise one pooling call on array-like `x` with n spatial axes. The
+    planned geometry is cached under the call's signature `key` (None: not cached), so that
+    calls the kernels cannot take as they are (`out=`, a copied input) skip the planning."""
     arr = as_array(x)
-    key = None
-    if (_plain(kernel_size) and (stride is None or _plain(stride)) and _plain(padding)
-            and _plain(dilation) and type(ceil_mode) is bool and type(layout) is str):
-        key = (arr.shape, n, kernel_size, stride, padding, dilation, ceil_mode, layout)
-        planned = _PLANS.get(key)
-    if key is None or planned is None:
+    planned = None if key is None else _PLANS.get(key)
+    if planned is None:
         planned = plan(arr.shape, n, kernel_size, stride, padding, dilation, ceil_mode, layout)
         if key is not None:
             if len(_PLANS) >= _CACHE_MAX:

@@ -34,7 +34,8 @@ def _max_pool(
         indices = np.empty(shape, np.int64) if return_indices else None
         if native.max_pool(x, result, indices):
             return (result, indices) if indices is not None else result
-    call = _args.prepare(x, n, kernel_size, stride, padding, dilation, ceil_mode, layout)
+    call = _args.prepare(x, n, kernel_size, stride, padding, dilation, ceil_mode, layout,
+                         key)
     want_indices = _args.flag(return_indices, "return_indices")
     result = _args.output_array(out, call)
     indices = np.empty(call.out_shape, dtype=np.int64) if want_indices else None
@@ -57,7 +58,8 @@ def _avg_pool(
         result = np.empty(shape, x.dtype)
         if native.avg_pool(x, result, count_include_pad, divisor_override or 0):
             return result
-    call = _args.prepare(x, n, kernel_size, stride, padding, dilation, ceil_mode, layout)
+    call = _args.prepare(x, n, kernel_size, stride, padding, dilation, ceil_mode, layout,
+                         key)
     include_pad = _args.flag(count_include_pad, "count_include_pad")
     divisor = _args.optional_positive(divisor_override, "divisor_override")
     if divisor is None and math.prod(call.kernel) > _args.INT64_MAX:
