@@ -174,6 +174,10 @@ void pool_rows(const T* in, const Problem& p, index_t row_begin, index_t row_end
   const index_t block_lanes =
       std::is_same_v<Lane, OffsetTable> ? (kLanes / channels) * channels : kLanes;
   const index_t column_step = channels > 1 ? 0 : 1;  // of ow from lane to lane
+  // Of the flat position from lane to lane over columns: the W stride for channels-first
+  // data. Lanes over sites are taken only by ops that need no positions, so 0 there (lane
+  // times stride could even overflow: there are `channels` lanes per site).
+  const index_t column_stride = channels > 1 ? 0 : ax.stride;
   // The unrolled window's extent (2 or 3 taps a side), 0 for none.
   const index_t square = g.d().kernel == 1 && g.h().kernel == ax.kernel ? ax.kernel : 0;
   constexpr bool kUnit = std::is_same_v<Lane, FixedStride<1>>;
@@ -244,15 +248,15 @@ void pool_rows(const T* in, const Problem& p, index_t row_begin, index_t row_end
           for (index_t b = 0; b < inner_lanes; b += 16) {
             const index_t u = inner.begin * channels + std::min(b, inner_lanes - 16);
             const index_t col = u / channels, x0 = ax.start(col);
-            unrolled(row_src + x0 * sw + u % channels, row_first + x0, ax.stride, lane);
+            unrolled(row_src + x0 * sw + u % channels, row_first + x0, column_stride, lane);
             op.store(block, Lanes<16>{}, row * out_w * channels + u, od, oh, col, column_step);
           }
         } else {
           for (index_t u = inner.begin * channels; u < inner.end * channels; u += block_lanes) {
             const index_t lanes = std::min(block_lanes, inner.end * channels - u);
             const index_t col = u / channels, x0 = ax.start(col);
-            windows(lanes, row_src + x0 * sw + u % channels, row_first + x0, ax.stride, nz, ny,
-                    ax.kernel, lane);
+            windows(lanes, row_src + x0 * sw + u % channels, row_first + x0, column_stride, nz,
+                    ny, ax.kernel, lane);
             op.store(block, lanes, row * out_w * channels + u, od, oh, col, column_step);
           }
         }
