@@ -48,11 +48,13 @@ enum Kind : int {
   kWidePadding,   // pads far above half the kernel (ONNX and TensorFlow models have them)
   kHugeDilation,  // taps up to 2**40 apart: at most one of them lands in the input
   kInt64Edge,     // strides, dilations and pads next to 2**63 - 1
+  kLong,          // 40 to 150 elements: whole blocks of lanes, the last one overlapping
   kKinds
 };
 const char* const kKindNames[kKinds] = {"plain",   "one-element",   "big-window",
                                         "ceil-overhang", "short-dilated", "huge-stride",
-                                        "wide-padding",  "huge-dilation", "int64-edge"};
+                                        "wide-padding",  "huge-dilation", "int64-edge",
+                                        "long"};
 
 naive::AxisArgs random_axis(Rng& r, int kind) {
   naive::AxisArgs a;
@@ -98,6 +100,11 @@ naive::AxisArgs random_axis(Rng& r, int kind) {
       // The first tap in the input, or the last one (the pads then nearly span the window).
       a.pb = r.one_in(2) ? r.pick(0, a.in) : extent() - 1 - r.pick(0, a.in - 1);
       a.pa = r.one_in(2) ? r.pick(0, 3) : extent() - 1 - r.pick(0, a.in - 1);
+      break;
+    case kLong:
+      a.in = r.pick(40, 150), a.k = r.pick(1, 4), a.s = r.pick(1, 3), a.d = r.pick(1, 2);
+      a.pb = r.pick(0, a.k / 2);
+      a.pa = r.one_in(2) ? a.pb : r.pick(0, a.k / 2);
       break;
     default: {  // kInt64Edge; the oracle needs a small kernel, everything else may be huge
       const index_t edges[] = {1, 2, 3, index_t{1} << 62, kMax / 2, kMax - 2, kMax - 1, kMax};
@@ -433,6 +440,8 @@ void run_dtype(const char* name, long cases, long* kind_totals) {
     int kinds[3];
     for (int d = 0; d < dims; ++d) {
       kinds[d] = static_cast<int>(r.pick(0, kKinds - 1));
+      if (kinds[d] == kLong && std::count(kinds, kinds + d, int{kLong}) > 0)
+        kinds[d] = kPlain;  // one long axis at most, so that the oracle stays quick
       const bool want_valid = !r.one_in(8);
       for (int tries = 0; tries < 1000; ++tries) {
         axes[d] = random_axis(r, kinds[d]);

@@ -39,11 +39,14 @@ decltype(auto) dispatch(DType dtype, F&& f) {
   throw std::logic_error("poolkit: unknown dtype code");
 }
 
-/// Instruction-set levels the kernels are built for. Every level runs the same templates (the
-/// compiler vectorises them for the level), so every level gives bitwise identical results.
+/// Instruction-set levels the kernels are built for. Every level compiles the same templates
+/// (levels.hpp), the same operations lane by lane, so every level gives bitwise identical
+/// results.
 enum class Simd : int { baseline = 0, avx2 = 1, avx512 = 2 };
 
-#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+// The levels are compiled through `#pragma GCC target`, which Clang does not take: a Clang
+// build holds the baseline alone.
+#if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(__i386__))
 #define POOLKIT_X86_DISPATCH 1
 #endif
 
@@ -101,32 +104,6 @@ inline Simd simd_active() noexcept {
     return want >= 0 && want < static_cast<int>(best) ? static_cast<Simd>(want) : best;
   }();
   return level;
-}
-
-namespace detail {
-#ifdef POOLKIT_X86_DISPATCH
-// flatten inlines everything f calls, so the whole kernel is compiled for the target.
-template <typename F>
-__attribute__((target("avx2,fma,bmi,bmi2,popcnt"), flatten)) void run_avx2(F& f) {
-  f();
-}
-template <typename F>
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi,bmi2,popcnt"),
-               flatten)) void run_avx512(F& f) {
-  f();
-}
-#endif
-}  // namespace detail
-
-/// Run `f()` compiled for `level` (which the CPU must support).
-template <typename F>
-void dispatch_simd(Simd level, F&& f) {
-#ifdef POOLKIT_X86_DISPATCH
-  if (level == Simd::avx512) return detail::run_avx512(f);
-  if (level == Simd::avx2) return detail::run_avx2(f);
-#endif
-  (void)level;
-  f();
 }
 
 }  // namespace poolkit

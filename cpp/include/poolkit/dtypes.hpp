@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <type_traits>
@@ -86,6 +87,37 @@ constexpr bool beats(T v, T best) noexcept {
   else return v > best;
 }
 
+/// Whether divide_round_in_double<T> is exact for every sum of at most `taps` values of T and
+/// every divisor up to `max_divisor`: |sum| < 2**51 and divisor < 2**53.
+template <typename T>
+constexpr bool sums_divide_in_double(index_t taps, index_t max_divisor) noexcept {
+  constexpr index_t kExact = index_t{1} << 51;
+  if constexpr (is_float_v<T> || sizeof(T) > 4) {
+    return false;
+  } else {
+    const index_t largest = std::max<index_t>(-index_t{std::numeric_limits<T>::lowest()},
+                                              index_t{std::numeric_limits<T>::max()});
+    return taps >= 0 && taps < kExact / largest && max_divisor < (index_t{1} << 53);
+  }
+}
+
+/// `sum / divisor` rounded to the nearest integer, ties to even, saturated to the integer type
+/// T, for |sum| < 2**51 and 0 < divisor < 2**53 (the caller guarantees both): both convert to
+/// double exactly, and the correctly rounded quotient lies closer to the exact one than
+/// 1 / (2 * divisor), the least distance between sum / divisor and a half-integer it is not;
+/// adding and removing 1.5 * 2**52 then rounds it as the exact division would. No branch, so
+/// loops over lanes vectorise.
+template <typename T, typename Acc>
+constexpr T divide_round_in_double(Acc sum, index_t divisor) noexcept {
+  constexpr index_t lo = std::numeric_limits<T>::lowest();
+  constexpr index_t hi = std::numeric_limits<T>::max();
+  constexpr double kRound = 6755399441055744.0;  // 1.5 * 2**52
+  // Through int64 first: a 128-bit sum would convert to double in a library call.
+  const double q = static_cast<double>(static_cast<index_t>(sum)) / static_cast<double>(divisor);
+  const index_t n = static_cast<index_t>((q + kRound) - kRound);
+  return static_cast<T>(n < lo ? lo : (n > hi ? hi : n));
+}
+
 /// `sum / divisor` (divisor > 0) as a T, rounded once: floating types divide in the
 /// accumulator type; integers round to nearest with ties to even, then saturate to T.
 template <typename T, typename Acc>
@@ -93,19 +125,11 @@ constexpr T divide_round(Acc sum, index_t divisor) noexcept {
   if constexpr (is_float_v<T>) {
     return static_cast<T>(sum / static_cast<Acc>(divisor));
   } else {
+    constexpr index_t kExact = index_t{1} << 51;
+    if (sum > -Acc{kExact} && sum < Acc{kExact} && divisor < (index_t{1} << 53))
+      return divide_round_in_double<T>(sum, divisor);
     constexpr Acc lo = std::numeric_limits<T>::lowest();
     constexpr Acc hi = std::numeric_limits<T>::max();
-    // Fast path in double: with |sum| < 2**51 and divisor < 2**53 both convert exactly, and
-    // the correctly rounded quotient lies closer to the exact one than 1 / (2 * divisor), the
-    // least distance between sum / divisor and a half-integer it is not; adding and removing
-    // 1.5 * 2**52 then rounds it to the nearest integer, ties to even, as the exact path does.
-    constexpr index_t kExact = index_t{1} << 51;
-    if (sum > -Acc{kExact} && sum < Acc{kExact} && divisor < (index_t{1} << 53)) {
-      constexpr double kRound = 6755399441055744.0;  // 1.5 * 2**52
-      const double q = static_cast<double>(sum) / static_cast<double>(divisor);
-      const Acc n = static_cast<Acc>(static_cast<index_t>((q + kRound) - kRound));
-      return static_cast<T>(n < lo ? lo : (n > hi ? hi : n));
-    }
     const Acc d = divisor;
     Acc q = sum / d;
     const Acc r = sum % d;  // takes the sign of sum

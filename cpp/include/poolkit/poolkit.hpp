@@ -7,6 +7,7 @@
 #include "poolkit/geometry.hpp"
 #include "poolkit/kernels/avg_pool.hpp"
 #include "poolkit/kernels/max_pool.hpp"
+#include "poolkit/levels.hpp"
 #include "poolkit/parallel.hpp"
 #include "poolkit/problem.hpp"
 #include "poolkit/version.hpp"

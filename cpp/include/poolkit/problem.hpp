@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "poolkit/dispatch.hpp"
@@ -79,7 +80,8 @@ struct Problem {
 namespace detail {
 
 /// Call f(plane, row_begin, row_end) over all output rows of all planes, in parallel. Planes
-/// are split into row blocks only when there are fewer planes than threads, so that one large
+/// are split into row blocks when they do not share out evenly over the threads (fewer planes
+/// than threads, or 3 planes over 2 threads), about 8 jobs per thread then, so that one large
 /// image still occupies every thread; every output element has exactly one writer.
 template <typename F>
 void run_jobs(const Problem& p, F&& f) {
@@ -89,8 +91,9 @@ void run_jobs(const Problem& p, F&& f) {
                       static_cast<double>(g.d().kernel) * static_cast<double>(g.h().kernel) *
                       static_cast<double>(g.w().kernel);
   const int threads = taps < p.min_parallel_taps ? 1 : std::max(p.threads, 1);
-  const index_t per_plane =
-      p.planes >= threads ? 1 : std::min(rows, (4 * index_t{threads} + p.planes - 1) / p.planes);
+  const index_t jobs = 8 * index_t{threads};
+  const bool even = p.planes % threads == 0 || p.planes >= jobs;
+  const index_t per_plane = even ? 1 : std::min(rows, (jobs + p.planes - 1) / p.planes);
   const index_t block = (rows + per_plane - 1) / per_plane;
   parallel_for(p.planes * per_plane, threads, [&](index_t job) {
     const index_t plane = job / per_plane;
@@ -120,6 +123,15 @@ inline void copy_lanes(T* dst, const T* src, N n) noexcept {
   for (; c < n; ++c) dst[c] = src[c];
 }
 
+/// N lanes of T in one value of GCC's vector extension: the compiler lowers its operations
+/// to the instructions of the level the function is compiled for.
+template <typename T, index_t N>
+struct VecOf {
+  typedef T type __attribute__((vector_size(sizeof(T) * N)));
+};
+template <typename T, index_t N>
+using vec_t = typename VecOf<T, N>::type;
+
 /// Where lane c of a step reads, relative to lane 0: c * kStride elements.
 template <index_t kStride>
 struct FixedStride {
@@ -135,183 +147,6 @@ struct OffsetTable {
   const index_t* offset;
   index_t operator()(index_t c) const noexcept { return offset[c]; }
 };
-
-/// The one loop nest of direct pooling: for every output of rows [row_begin, row_end) of one
-/// plane, visit each in-bounds tap of its window in row-major order, up to kLanes outputs at
-/// a time. `Op` defines a window's running state (`State`, `begin`, `take`), the states of a
-/// block of lanes (`Block`, with `get` and `set`) and `store` (of a block's lanes, given output
-/// (od, oh, ow) of the first lane and the step of ow from lane to lane: 1 for columns, 0
-/// otherwise).
-///
-/// Lanes are the channels of one site by default. With kColumns they run over the outputs of
-/// the inner columns (whose windows lie wholly inside the input), column by column and within
-/// a column channel by channel, `lane` giving where each reads: for channels-first data (one
-/// channel) adjacent columns; for channels-last data whose sites hold few channels, whole
-/// sites at a time, which keeps the lanes full. The columns at the edges, whose windows are
-/// clipped, go one by one.
-///
-/// Each tap is one pass over the lanes, their states kept in memory. The commonest windows,
-/// 2 x 2 and 3 x 3 with every tap inside the input, go unrolled instead: a lane's whole
-/// window in one pass, its state in a register from the first tap to the last, in blocks of
-/// 16 lanes (the last block moved back to end with the lanes, so it overlaps the one before;
-/// the lanes computed twice store the same values twice). Not where lanes lie a run-time
-/// distance apart, nor for 3 x 3 windows (or taps not one element apart) over lanes 2 apart:
-/// the compiler's vector code for those is slower than the pass per tap.
-template <bool kColumns, typename T, typename Op, typename Lane>
-void pool_rows(const T* in, const Problem& p, index_t row_begin, index_t row_end, Op& op,
-               Lane lane) noexcept {
-  using State = typename Op::State;
-  const Geometry& g = p.geom;
-  const Axis& ax = g.w();
-  const index_t out_h = g.h().out, out_w = ax.out, in_h = g.h().in, in_w = ax.in;
-  const index_t sd = p.in_strides[0], sh = p.in_strides[1], sw = p.in_strides[2];
-  const index_t dd = g.d().dilation, dh = g.h().dilation, dw = ax.dilation;
-  const index_t channels = p.channels;
-  const Span inner = kColumns ? ax.inner_outputs() : Span{0, 0};
-  const index_t inner_lanes = (inner.end - inner.begin) * channels;
-  // A table of offsets describes whole sites, so its blocks start at sites; unit strides
-  // take full blocks from any channel on.
-  const index_t block_lanes =
-      std::is_same_v<Lane, OffsetTable> ? (kLanes / channels) * channels : kLanes;
-  const index_t column_step = channels > 1 ? 0 : 1;  // of ow from lane to lane
-  // Of the flat position from lane to lane over columns: the W stride for channels-first
-  // data. Lanes over sites are taken only by ops that need no positions, so 0 there (lane
-  // times stride could even overflow: there are `channels` lanes per site).
-  const index_t column_stride = channels > 1 ? 0 : ax.stride;
-  // The unrolled window's extent (2 or 3 taps a side), 0 for none.
-  const index_t square = g.d().kernel == 1 && g.h().kernel == ax.kernel ? ax.kernel : 0;
-  constexpr bool kUnit = std::is_same_v<Lane, FixedStride<1>>;
-  constexpr bool kPairs = std::is_same_v<Lane, FixedStride<2>>;
-  const index_t unroll =
-      (square == 2 && kUnit) || (square == 2 && kPairs && dw * sw == 1) || (square == 3 && kUnit)
-          ? square
-          : 0;
-  typename Op::Block block;
-
-  // Lanes [0, lanes) over windows of which lane c's first tap is src[lane(c)] at flat
-  // position first + c * first_step, tap (i, j, t) lying i * dd, j * dh, t * dw further:
-  // each tap one pass over the lanes.
-  auto windows = [&](index_t lanes, const T* src, index_t first, index_t first_step,
-                     index_t nz, index_t ny, index_t nx, auto at_lane) {
-    for (index_t c = 0; c < lanes; ++c) block.set(c, Op::begin(first + c * first_step));
-    for (index_t i = 0; i < nz; ++i)
-      for (index_t j = 0; j < ny; ++j)
-        for (index_t t = 0; t < nx; ++t) {
-          const T* tap = src + i * dd * sd + j * dh * sh + t * dw * sw;
-          const index_t flat = first + (i * dd * in_h + j * dh) * in_w + t * dw;
-          for (index_t c = 0; c < lanes; ++c) {
-            State s = block.get(c);
-            Op::take(s, tap[at_lane(c)], flat + c * first_step);
-            block.set(c, s);
-          }
-        }
-  };
-  // The same over 16 lanes whose windows are k x k taps (k = unroll), unrolled. Taps one
-  // element apart are spelled so: at a run-time distance the compiler cannot pair the loads
-  // of neighbouring taps. (Only the variants a lane policy can meet are compiled.)
-  auto unrolled = [&](const T* src, index_t first, index_t first_step, auto at_lane) {
-    if constexpr (kUnit || kPairs) {
-      auto go = [&](auto k, auto tap_step) {
-        for (index_t c = 0; c < 16; ++c) {
-          State s = Op::begin(first + c * first_step);
-          for (index_t j = 0; j < k; ++j)
-            for (index_t t = 0; t < k; ++t)
-              Op::take(s, src[j * dh * sh + t * tap_step + at_lane(c)],
-                       first + j * dh * in_w + t * dw + c * first_step);
-          block.set(c, s);
-        }
-      };
-      auto sizes = [&](auto tap_step) {
-        if (unroll == 2) go(Lanes<2>{}, tap_step);
-        else if constexpr (kUnit) go(Lanes<3>{}, tap_step);
-      };
-      const index_t tap_step = dw * sw;
-      if constexpr (!kColumns) sizes(tap_step);  // channels of a site: taps a site apart
-      else if constexpr (kPairs) sizes(Lanes<1>{});
-      else if (tap_step == 1) sizes(Lanes<1>{});
-      else sizes(tap_step);
-    }
-  };
-
-  for (index_t row = row_begin; row < row_end; ++row) {
-    const index_t od = row / out_h, oh = row % out_h;
-    const Span zs = g.d().window(od), ys = g.h().window(oh);
-    // Taps are counted, not stepped to the end, so that no position past the last one (which
-    // may not fit in int64 when the dilation is huge) is ever computed.
-    const index_t nz = zs.taps(dd), ny = ys.taps(dh);
-    const bool whole_rows = unroll > 0 && ny == unroll;
-    const index_t row_first = (zs.begin * in_h + ys.begin) * in_w;
-    const T* row_src = in + zs.begin * sd + ys.begin * sh;
-    for (index_t ow = 0; ow < out_w;) {
-      if (kColumns && ow == inner.begin && inner_lanes > 0) {
-        if (whole_rows && inner_lanes >= 16) {
-          for (index_t b = 0; b < inner_lanes; b += 16) {
-            const index_t u = inner.begin * channels + std::min(b, inner_lanes - 16);
-            const index_t col = u / channels, x0 = ax.start(col);
-            unrolled(row_src + x0 * sw + u % channels, row_first + x0, column_stride, lane);
-            op.store(block, Lanes<16>{}, row * out_w * channels + u, od, oh, col, column_step);
-          }
-        } else {
-          for (index_t u = inner.begin * channels; u < inner.end * channels; u += block_lanes) {
-            const index_t lanes = std::min(block_lanes, inner.end * channels - u);
-            const index_t col = u / channels, x0 = ax.start(col);
-            windows(lanes, row_src + x0 * sw + u % channels, row_first + x0, column_stride, nz,
-                    ny, ax.kernel, lane);
-            op.store(block, lanes, row * out_w * channels + u, od, oh, col, column_step);
-          }
-        }
-        ow = inner.end;
-        continue;
-      }
-      const Span xs = ax.window(ow);
-      const index_t nx = xs.taps(dw);
-      const T* src = row_src + xs.begin * sw;
-      const index_t at = (row * out_w + ow) * channels;
-      if (whole_rows && nx == unroll && channels >= 16) {
-        for (index_t b = 0; b < channels; b += 16) {
-          const index_t c0 = std::min(b, channels - 16);
-          unrolled(src + c0, row_first + xs.begin, 0, FixedStride<1>{});
-          op.store(block, Lanes<16>{}, at + c0, od, oh, ow, 0);
-        }
-      } else {
-        for (index_t c0 = 0; c0 < channels; c0 += kLanes) {
-          const index_t lanes = std::min(kLanes, channels - c0);
-          windows(lanes, src + c0, row_first + xs.begin, 0, nz, ny, nx, FixedStride<1>{});
-          op.store(block, lanes, at + c0, od, oh, ow, 0);
-        }
-      }
-      ++ow;
-    }
-  }
-}
-
-/// pool_rows for one plane, choosing its lanes: output columns for channels-first data, with
-/// the common column strides (1 and 2 elements) known at compile time; for channels-last data
-/// whole sites where they hold at most half a lane block of channels, lie contiguously and
-/// `op` can take such lanes (Op::site_lanes()), else the channels of each site.
-template <typename T, typename Op>
-void pool_plane_rows(const T* in, const Problem& p, index_t row_begin, index_t row_end,
-                     Op& op) noexcept {
-  const Axis& w = p.geom.w();
-  const index_t c = p.channels;
-  if (c != 1) {
-    if (c > kLanes / 2 || p.in_strides[2] != c || !op.site_lanes())
-      return pool_rows<false>(in, p, row_begin, row_end, op, FixedStride<1>{});
-    if (w.stride == 1) return pool_rows<true>(in, p, row_begin, row_end, op, FixedStride<1>{});
-    // Channel j % c of the (j / c)-th site, sites w.stride apart; only lanes over inner
-    // columns are ever read (their offsets fit: they lie in the input).
-    const Span inner = w.inner_outputs();
-    const index_t used = std::min(kLanes / c, inner.end - inner.begin) * c;
-    index_t offset[kLanes] = {};
-    for (index_t j = 0; j < used; ++j) offset[j] = (j / c) * w.stride * c + j % c;
-    return pool_rows<true>(in, p, row_begin, row_end, op, OffsetTable{offset});
-  }
-  const Span inner = w.inner_outputs();
-  const index_t lane_stride = inner.end - inner.begin > 1 ? w.stride * p.in_strides[2] : 0;
-  if (lane_stride == 1) pool_rows<true>(in, p, row_begin, row_end, op, FixedStride<1>{});
-  else if (lane_stride == 2) pool_rows<true>(in, p, row_begin, row_end, op, FixedStride<2>{});
-  else pool_rows<true>(in, p, row_begin, row_end, op, AnyStride{lane_stride});
-}
 
 /// One band of a separable job: output rows [row_begin, row_end) of a plane and the input
 /// rows they need. `rows` pools those input rows along W alone into the band's row results

@@ -2,9 +2,11 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <algorithm>
 #include <vector>
 
 #include "poolkit/dtypes.hpp"
+#include "poolkit/levels.hpp"
 #include "poolkit/problem.hpp"
 
 namespace poolkit {
@@ -43,7 +45,22 @@ struct AvgOp {
   /// Whether the inner columns of the geometry the loop runs share W's divisor factor: true for
   /// the direct algorithm; not for the separable one's second pass, whose W axis is trivial.
   bool uniform_inner = true;
+  /// Whether every sum and divisor lies where divide_round_in_double<T> is exact.
+  bool in_double = false;
+  /// The output row whose D and H divisor factors `row_factor` holds (each op serves one job).
+  mutable index_t row_d = -1, row_h = -1, row_factor = 1;
 
+  /// Whether the vector path takes this op: sums in T itself. Taps are added in window order.
+  static constexpr bool kVector = std::is_same_v<Acc, T> && std::is_arithmetic_v<T>;
+  template <index_t N>
+  using Vector = vec_t<Acc, N>;
+  template <typename Steps, typename V>
+  static void vbegin(V& sum) noexcept { Steps::fill(sum, Acc(0)); }
+  template <typename Steps, typename V>
+  static void vtake(V& sum, const V& v) noexcept { Steps::add(sum, v); }
+  template <typename Steps, typename V>
+  static void vset(Block& b, const V& sum) noexcept { Steps::store(b.sum, sum); }
+  static constexpr bool kRowChains = false;  // sums in window order, as the scalar path
   /// Whether lanes may run over the elements of several sites (store sees the first's column).
   bool site_lanes() const noexcept {
     return !kDivide || options.divisor_override > 0 || uniform_inner;
@@ -57,18 +74,42 @@ struct AvgOp {
              index_t ow_step) const noexcept {
     if constexpr (kDivide) {
       if (options.divisor_override > 0) {
-        for (index_t c = 0; c < lanes; ++c)
-          out[at + c] = divide_round<T>(b.sum[c], options.divisor_override);
-        return;
+        const index_t divisor = options.divisor_override;
+        return divide(b, lanes, at, [divisor](index_t) { return divisor; });
       }
-      const bool pad = options.count_include_pad;
-      const index_t outer = geom->d().divisor_factor(od, pad) * geom->h().divisor_factor(oh, pad);
+      if (od != row_d || oh != row_h) {  // a new output row: its D and H factors (divisions)
+        const bool pad = options.count_include_pad;
+        row_d = od;
+        row_h = oh;
+        row_factor = geom->d().divisor_factor(od, pad) * geom->h().divisor_factor(oh, pad);
+      }
+      const index_t outer = row_factor;
       const index_t* wf = w_factor + ow;
-      for (index_t c = 0; c < lanes; ++c)
-        out[at + c] = divide_round<T>(b.sum[c], outer * wf[c * ow_step]);
+      if (ow_step == 0) {  // lanes of one site
+        const index_t divisor = outer * wf[0];
+        return divide(b, lanes, at, [divisor](index_t) { return divisor; });
+      }
+      divide(b, lanes, at, [=](index_t c) { return outer * wf[c]; });  // lanes over columns
     } else {
       for (index_t c = 0; c < lanes; ++c) out[at + c] = b.sum[c];
     }
+  }
+  /// out[at + c] = the sum of lane c over divisor(c), for each lane: without a branch per lane
+  /// where the sums allow it (in_double), so that the loop vectorises.
+  template <typename N, typename Divisor>
+  void divide(const Block& b, N lanes, index_t at, Divisor divisor) const noexcept {
+    if constexpr (!is_float_v<T>) {
+      if (in_double) {
+        // Not unrolled whole for a known count of lanes: GCC then fails to vectorise it.
+        const index_t n = lanes;
+        const Acc* sum = b.sum;
+        T* dst = out + at;
+#pragma GCC unroll 1
+        for (index_t c = 0; c < n; ++c) dst[c] = divide_round_in_double<T>(sum[c], divisor(c));
+        return;
+      }
+    }
+    for (index_t c = 0; c < lanes; ++c) out[at + c] = divide_round<T>(b.sum[c], divisor(c));
   }
 };
 
@@ -82,11 +123,18 @@ void avg_pool(const Problem& p, const T* in, T* out, AvgOptions options) {
   std::vector<index_t> w_factor(static_cast<std::size_t>(w.out));
   for (index_t o = 0; o < w.out; ++o) w_factor[static_cast<std::size_t>(o)] =
       w.divisor_factor(o, options.count_include_pad);
+  // Sums cover at most a whole window; divisors are at most its taps, or the override.
+  const Geometry& g = p.geom;
+  index_t taps = 0;
+  const bool in_double =
+      !mul_overflows(g.d().kernel, g.h().kernel, &taps) && !mul_overflows(taps, w.kernel, &taps) &&
+      sums_divide_in_double<T>(taps, std::max(taps, options.divisor_override));
   run_jobs(p, [&](index_t plane, index_t row_begin, index_t row_end) {
     const T* src = in + p.in_offset(plane);
     AvgOp<T, true> final_op{out + plane * plane_out, &p.geom, options, w_factor.data()};
+    final_op.in_double = in_double;
     if (!separable) {
-      dispatch_simd(p.simd, [&] { pool_plane_rows(src, p, row_begin, row_end, final_op); });
+      pool_plane_rows(p.simd, src, p, row_begin, row_end, final_op);
       return;
     }
     final_op.uniform_inner = false;
@@ -94,10 +142,8 @@ void avg_pool(const Problem& p, const T* in, T* out, AvgOptions options) {
     for_each_band(p, row_begin, row_end, sizeof(Acc), [&](const Band& b) {
       mid.resize(static_cast<std::size_t>(b.mid_size()));
       AvgOp<T, false> rows{mid.data()};
-      dispatch_simd(p.simd, [&] {
-        pool_plane_rows(src + b.in_offset, b.rows, 0, b.mid_rows, rows);
-        pool_plane_rows(mid.data(), b.columns, b.row_begin, b.row_end, final_op);
-      });
+      pool_plane_rows(p.simd, src + b.in_offset, b.rows, 0, b.mid_rows, rows);
+      pool_plane_rows(p.simd, mid.data(), b.columns, b.row_begin, b.row_end, final_op);
     });
   });
 }

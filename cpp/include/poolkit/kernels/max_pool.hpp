@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "poolkit/dtypes.hpp"
+#include "poolkit/levels.hpp"
 #include "poolkit/problem.hpp"
 
 namespace poolkit {
@@ -38,6 +39,22 @@ struct MaxOp {
   const index_t* remap = nullptr;
   index_t channels = 1;
 
+  /// Whether the vector path takes this op: values only, of a type the vector extension has.
+  static constexpr bool kVector = !kIndices && std::is_arithmetic_v<T>;
+  /// The vector of N window states.
+  template <index_t N>
+  using Vector = vec_t<T, N>;
+  /// The vector twins of begin, take and Block::set, over vectors of lanes, their steps
+  /// those of `Steps` (the level's VectorSteps).
+  template <typename Steps, typename V>
+  static void vbegin(V& best) noexcept { Steps::fill(best, lowest<T>()); }
+  template <typename Steps, typename V>
+  static void vtake(V& best, const V& v) noexcept { Steps::take_max(best, v); }
+  template <typename Steps, typename V>
+  static void vset(Block& b, const V& best) noexcept { Steps::store(b.best, best); }
+  /// Whether a window's rows may be reduced apart and then together: the first maximum (or
+  /// NaN) of the window is the first of its rows' ones.
+  static constexpr bool kRowChains = true;
   /// Whether lanes may run over the elements of several sites (positions are per lane).
   bool site_lanes() const noexcept { return !kIndices; }
   /// A window whose first in-bounds tap lies at flat position `first`.
@@ -78,7 +95,7 @@ void max_pool(const Problem& p, const T* in, T* out, index_t* indices) {
       index_t* idx = kIndices ? indices + plane * plane_out : nullptr;
       if (!separable) {
         MaxOp<T, kIndices> op{dst, idx};
-        dispatch_simd(p.simd, [&] { pool_plane_rows(src, p, row_begin, row_end, op); });
+        pool_plane_rows(p.simd, src, p, row_begin, row_end, op);
         return;
       }
       std::vector<T> mid;
@@ -89,10 +106,8 @@ void max_pool(const Problem& p, const T* in, T* out, index_t* indices) {
         if (kIndices) mid_idx.resize(mid.size());
         MaxOp<T, kIndices> rows{mid.data(), mid_idx.data(), b.flat_offset};
         MaxOp<T, kIndices> columns{dst, idx, 0, mid_idx.data(), b.channels()};
-        dispatch_simd(p.simd, [&] {
-          pool_plane_rows(src + b.in_offset, b.rows, 0, b.mid_rows, rows);
-          pool_plane_rows(mid.data(), b.columns, b.row_begin, b.row_end, columns);
-        });
+        pool_plane_rows(p.simd, src + b.in_offset, b.rows, 0, b.mid_rows, rows);
+        pool_plane_rows(p.simd, mid.data(), b.columns, b.row_begin, b.row_end, columns);
       });
     });
   };
