@@ -52,9 +52,6 @@ struct MaxOp {
   static void vtake(V& best, const V& v) noexcept { Steps::take_max(best, v); }
   template <typename Steps, typename V>
   static void vset(Block& b, const V& best) noexcept { Steps::store(b.best, best); }
-  /// Whether a window's rows may be reduced apart and then together: the first maximum (or
-  /// NaN) of the window is the first of its rows' ones.
-  static constexpr bool kRowChains = true;
   /// Whether lanes may run over the elements of several sites (positions are per lane).
   bool site_lanes() const noexcept { return !kIndices; }
   /// A window whose first in-bounds tap lies at flat position `first`.
