@@ -56,6 +56,10 @@ struct Problem {
   double min_parallel_taps = 65536;
   /// Instruction-set level of the kernels; at most simd_supported().
   Simd simd = simd_active();
+  /// Whether a block of lanes may read past the last column a row's windows reach (up to
+  /// kSlack elements past its last one, held by staged copies and separable row results): rows shorter
+  /// than a block then run one whole block, its extra lanes computed and dropped.
+  bool slack = false;
   /// automatic: choose_algorithm(geom, channels); tests force each one.
   Algorithm algorithm = Algorithm::automatic;
 
@@ -105,6 +109,10 @@ void run_jobs(const Problem& p, F&& f) {
 /// Lanes one step handles together: channels of a site (channels-last data) or, for
 /// channels-first data, adjacent output columns. Bounds the per-window state on the stack.
 inline constexpr index_t kLanes = 64;
+
+/// Elements a buffer with slack holds past its rows: what a block of kLanes lanes two elements
+/// apart reads past the last row's end at most.
+inline constexpr index_t kSlack = 2 * kLanes;
 
 /// A lane count known at compile time.
 template <index_t N>
@@ -159,7 +167,10 @@ struct Band {
   index_t mid_rows = 0;                // rows of mid (= output rows of `rows`)
   index_t in_offset = 0;               // input elements before the band's first input row
   index_t flat_offset = 0;             // flat spatial position of that row in the plane
-  index_t mid_size() const noexcept { return mid_rows * columns.geom.w().in * channels(); }
+  /// Elements of mid, kSlack past its rows included (`columns` has slack).
+  index_t mid_size() const noexcept {
+    return mid_rows * columns.geom.w().in * channels() + kSlack;
+  }
   index_t channels() const noexcept { return rows.channels; }
 };
 
@@ -213,6 +224,7 @@ inline Band make_band(const Problem& p, index_t row_begin, index_t row_end) {
   b.columns.in_strides[2] = p.channels;
   b.columns.in_strides[1] = w.out * p.channels;
   b.columns.in_strides[0] = (y1 - y0) * w.out * p.channels;
+  b.columns.slack = true;
   return b;
 }
 
@@ -232,6 +244,116 @@ void for_each_band(const Problem& p, index_t row_begin, index_t row_end, index_t
   index_t n = fit > a.extent() ? (fit - a.extent()) / a.stride + 1 : 1;
   if (!over_h) n *= g.h().out;  // whole D slices
   for (index_t r = row_begin; r < row_end; r += n) f(make_band(p, r, std::min(row_end, r + n)));
+}
+
+
+/// The padded positions [first, end) that outputs [o0, o1] of axis `a` read: from the first
+/// window's start (negative in the leading padding) to the last window's end (past the input
+/// in the trailing padding or a ceil_mode overhang).
+struct Reach {
+  index_t first, end;
+};
+inline Reach reach_of(const Axis& a, index_t o0, index_t o1) noexcept {
+  return {a.start(o0), a.start(o1) + a.extent()};
+}
+
+/// Whether `p` runs on staged copies (for_each_stage), for elements of `bytes` bytes:
+/// channels-first planes whose rows hold fewer outputs than a block of lanes (64 bytes, at
+/// least 16), or whose clipped windows hold at least a quarter as many taps as the copy holds
+/// elements (an edge output costs about 4 copied elements a tap: stride-1 3 x 3 windows over
+/// 28 to 112 columns ran faster staged, the ResNet stem's stride 2 slower). Not where an
+/// axis's padded reach exceeds twice its input plus 64 (huge padding or dilation).
+inline bool stages(const Problem& p, index_t bytes) noexcept {
+  if (p.channels != 1) return false;
+  double total = 1, inner = 1, taps = 1, copied = 1;
+  for (const Axis& a : p.geom.axes) {
+    index_t length = 0, limit = 0;  // of the reach (its start fits: plan_axis checks it)
+    if (mul_overflows(a.out - 1, a.stride, &length) ||
+        add_overflows(length, a.extent(), &length) || mul_overflows(a.in, 2, &limit) ||
+        add_overflows(limit, 64, &limit) || length > limit)
+      return false;
+    const Reach r = reach_of(a, 0, a.out - 1);
+    const Span s = a.inner_outputs();
+    total *= static_cast<double>(a.out);
+    inner *= static_cast<double>(s.end - s.begin);
+    taps *= static_cast<double>(a.kernel);
+    copied *= static_cast<double>(r.end - r.first);
+  }
+  const bool narrow = p.geom.w().out < std::max<index_t>(16, 64 / bytes);
+  return narrow || 4 * (total - inner) * taps >= copied;
+}
+
+/// Call f(src, q, row_begin, row_end) over output rows [row_begin, row_end) of one
+/// channels-first plane (its first element at `plane`) of a problem that stages(): in bands,
+/// each a contiguous copy in `buffer` of the input rows its windows reach, the padding and
+/// overhang written out as `fill` (the value no window result changes by: the lowest value
+/// for max, zero for a sum). `q` is `p` over that copy: its windows are never clipped, so
+/// every output is an inner one, its outputs keep their numbers (the divisors and tap counts
+/// of `p` still apply), and its rows may be read past their end (`slack`: the copy holds
+/// kSlack more elements). Bands hold about 48 KB of copy, within L1 and L2.
+template <typename T, typename F>
+void for_each_stage(const Problem& p, const T* plane, index_t row_begin, index_t row_end,
+                    T fill, std::vector<T>& buffer, F&& f) {
+  constexpr index_t kBudget = 48 * 1024;  // bytes of copy per band
+  const Geometry& g = p.geom;
+  const Axis &d = g.d(), &h = g.h(), &w = g.w();
+  const bool over_h = d.in == 1 && d.out == 1 && d.kernel == 1;
+  const Reach rw = reach_of(w, 0, w.out - 1);
+  const index_t width = rw.end - rw.first;
+  // Bands over H rows for 1-d and 2-d pools, over whole D slices (all H rows) for 3-d ones.
+  const Axis& band_axis = over_h ? h : d;
+  const Reach rh = reach_of(h, 0, h.out - 1);
+  const index_t slice = over_h ? width : width * (rh.end - rh.first);  // elements per step
+  const index_t fit = kBudget / static_cast<index_t>(sizeof(T)) / slice;
+  index_t n = fit > band_axis.extent() ? (fit - band_axis.extent()) / band_axis.stride + 1 : 1;
+  if (!over_h) n *= h.out;
+  const index_t sd = p.in_strides[0], sh = p.in_strides[1], sw = p.in_strides[2];
+
+  Problem q = p;
+  q.planes = 1;
+  q.outer_shape.clear();
+  q.outer_strides.clear();
+  q.threads = 1;
+  q.algorithm = p.resolved_algorithm();
+  // An axis of q over padded positions [first, end) of p's: window o starts at
+  // start(o) - first, and nothing is clipped (no output outside the band is computed).
+  auto shifted = [](const Axis& a, Reach r) {
+    Axis s = a;
+    s.in = r.end - r.first;
+    s.pad_before = a.pad_before + r.first;
+    s.pad_after = 0;
+    return s;
+  };
+  for (index_t r0 = row_begin; r0 < row_end; r0 += n) {
+    const index_t r1 = std::min(row_end, r0 + n);
+    const Reach rz = over_h ? Reach{0, 1} : reach_of(d, r0 / h.out, (r1 - 1) / h.out);
+    const Reach ry = over_h ? reach_of(h, r0, r1 - 1) : rh;
+    const index_t rows = ry.end - ry.first;
+    buffer.resize(static_cast<std::size_t>((rz.end - rz.first) * rows * width + kSlack));
+    T* dst = buffer.data();
+    for (index_t z = rz.first; z < rz.end; ++z)
+      for (index_t y = ry.first; y < ry.end; ++y, dst += width) {
+        if (z < 0 || z >= d.in || y < 0 || y >= h.in) {
+          std::fill(dst, dst + width, fill);
+          continue;
+        }
+        const T* src = plane + z * sd + y * sh;
+        const index_t x0 = std::max<index_t>(rw.first, 0), x1 = std::min(rw.end, w.in);
+        std::fill(dst, dst + (x0 - rw.first), fill);
+        T* row = dst + (x0 - rw.first);
+        if (sw == 1) std::copy(src + x0, src + x1, row);
+        else for (index_t x = x0; x < x1; ++x) row[x - x0] = src[x * sw];
+        std::fill(row + (x1 - x0), dst + width, fill);
+      }
+    q.geom.axes[0] = over_h ? d : shifted(d, rz);
+    q.geom.axes[1] = shifted(h, ry);
+    q.geom.axes[2] = shifted(w, rw);
+    q.in_strides[2] = 1;
+    q.in_strides[1] = width;
+    q.in_strides[0] = rows * width;
+    q.slack = true;
+    f(static_cast<const T*>(buffer.data()), static_cast<const Problem&>(q), r0, r1);
+  }
 }
 
 }  // namespace detail

@@ -105,7 +105,9 @@ struct AvgOp {
   }
 };
 
-/// Average pooling of every plane of `p`, accumulated in accum_t<T> and rounded once.
+/// Average pooling of every plane of `p`, accumulated in accum_t<T> and rounded once. Planes
+/// whose windows are clipped run on staged copies padded with zeros (exact: x + 0 == x, and
+/// sums start at +0).
 template <typename T>
 void avg_pool(const Problem& p, const T* in, T* out, AvgOptions options) {
   using Acc = accum_t<T>;
@@ -121,22 +123,25 @@ void avg_pool(const Problem& p, const T* in, T* out, AvgOptions options) {
   const bool in_double =
       !mul_overflows(g.d().kernel, g.h().kernel, &taps) && !mul_overflows(taps, w.kernel, &taps) &&
       sums_divide_in_double<T>(taps, std::max(taps, options.divisor_override));
+  const bool staged = stages(p, sizeof(T));
   run_jobs(p, [&](index_t plane, index_t row_begin, index_t row_end) {
-    const T* src = in + p.in_offset(plane);
     AvgOp<T, true> final_op{out + plane * plane_out, &p.geom, options, w_factor.data()};
     final_op.in_double = in_double;
-    if (!separable) {
-      pool_plane_rows(p.simd, src, p, row_begin, row_end, final_op);
-      return;
-    }
-    final_op.uniform_inner = false;
+    final_op.uniform_inner = !separable && !staged;
     std::vector<Acc> mid;
-    for_each_band(p, row_begin, row_end, sizeof(Acc), [&](const Band& b) {
-      mid.resize(static_cast<std::size_t>(b.mid_size()));
-      AvgOp<T, false> rows{mid.data()};
-      pool_plane_rows(p.simd, src + b.in_offset, b.rows, 0, b.mid_rows, rows);
-      pool_plane_rows(p.simd, mid.data(), b.columns, b.row_begin, b.row_end, final_op);
-    });
+    auto pool = [&](const T* src, const Problem& q, index_t r0, index_t r1) {
+      if (!separable) return pool_plane_rows(q.simd, src, q, r0, r1, final_op);
+      for_each_band(q, r0, r1, sizeof(Acc), [&](const Band& b) {
+        mid.resize(static_cast<std::size_t>(b.mid_size()));
+        AvgOp<T, false> rows{mid.data()};
+        pool_plane_rows(q.simd, src + b.in_offset, b.rows, 0, b.mid_rows, rows);
+        pool_plane_rows(q.simd, mid.data(), b.columns, b.row_begin, b.row_end, final_op);
+      });
+    };
+    const T* src = in + p.in_offset(plane);
+    if (!staged) return pool(src, p, row_begin, row_end);
+    std::vector<T> copy;
+    for_each_stage(p, src, row_begin, row_end, T(0), copy, pool);
   });
 }
 

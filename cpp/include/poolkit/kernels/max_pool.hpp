@@ -79,33 +79,41 @@ struct MaxOp {
 };
 
 /// Max pooling of every plane of `p`. `indices` (may be null) receives int64 positions flat
-/// in each plane's un-padded spatial extent, laid out like `out`. Nothing is checked here.
+/// in each plane's un-padded spatial extent, laid out like `out`. Without indices, planes
+/// whose windows are clipped run on staged copies padded with the lowest value (exact: no
+/// window is all padding, and the lowest value never beats a tap). Nothing is checked here.
 template <typename T>
 void max_pool(const Problem& p, const T* in, T* out, index_t* indices) {
   const index_t plane_out = p.out_plane_size();
   const bool separable = p.resolved_algorithm() == Algorithm::separable;
+  const bool staged = !indices && stages(p, sizeof(T));
   auto run = [&](auto with_indices) {
     constexpr bool kIndices = decltype(with_indices)::value;
     run_jobs(p, [&](index_t plane, index_t row_begin, index_t row_end) {
-      const T* src = in + p.in_offset(plane);
       T* dst = out + plane * plane_out;
       index_t* idx = kIndices ? indices + plane * plane_out : nullptr;
-      if (!separable) {
-        MaxOp<T, kIndices> op{dst, idx};
-        pool_plane_rows(p.simd, src, p, row_begin, row_end, op);
-        return;
-      }
       std::vector<T> mid;
       std::vector<index_t> mid_idx;
-      for_each_band(p, row_begin, row_end, sizeof(T) + (kIndices ? sizeof(index_t) : 0),
-                    [&](const Band& b) {
-        mid.resize(static_cast<std::size_t>(b.mid_size()));
-        if (kIndices) mid_idx.resize(mid.size());
-        MaxOp<T, kIndices> rows{mid.data(), mid_idx.data(), b.flat_offset};
-        MaxOp<T, kIndices> columns{dst, idx, 0, mid_idx.data(), b.channels()};
-        pool_plane_rows(p.simd, src + b.in_offset, b.rows, 0, b.mid_rows, rows);
-        pool_plane_rows(p.simd, mid.data(), b.columns, b.row_begin, b.row_end, columns);
-      });
+      auto pool = [&](const T* src, const Problem& q, index_t r0, index_t r1) {
+        if (!separable) {
+          MaxOp<T, kIndices> op{dst, idx};
+          pool_plane_rows(q.simd, src, q, r0, r1, op);
+          return;
+        }
+        for_each_band(q, r0, r1, sizeof(T) + (kIndices ? sizeof(index_t) : 0),
+                      [&](const Band& b) {
+          mid.resize(static_cast<std::size_t>(b.mid_size()));
+          if (kIndices) mid_idx.resize(mid.size());
+          MaxOp<T, kIndices> rows{mid.data(), mid_idx.data(), b.flat_offset};
+          MaxOp<T, kIndices> columns{dst, idx, 0, mid_idx.data(), b.channels()};
+          pool_plane_rows(q.simd, src + b.in_offset, b.rows, 0, b.mid_rows, rows);
+          pool_plane_rows(q.simd, mid.data(), b.columns, b.row_begin, b.row_end, columns);
+        });
+      };
+      const T* src = in + p.in_offset(plane);
+      if (!staged) return pool(src, p, row_begin, row_end);
+      std::vector<T> copy;
+      for_each_stage(p, src, row_begin, row_end, lowest<T>(), copy, pool);
     });
   };
   if (indices) run(std::true_type{});
