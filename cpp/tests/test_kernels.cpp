@@ -124,11 +124,12 @@ naive::AxisArgs random_axis(Rng& r, int kind) {
 
 // ---- values ---------------------------------------------------------------------------------
 
+/// A value of T: ties, extremes and (where `nan`) NaN at a rate that puts one in most windows.
 template <typename T>
-T random_value(Rng& r) {
+T random_value(Rng& r, bool nan) {
   if constexpr (poolkit::is_float_v<T>) {
     const int pick = static_cast<int>(r.gen() % 40);
-    if (pick == 0) return static_cast<T>(std::numeric_limits<float>::quiet_NaN());
+    if (pick == 0 && nan) return static_cast<T>(std::numeric_limits<float>::quiet_NaN());
     if (pick == 1) return poolkit::lowest<T>();
     if (pick < 20) return static_cast<T>(static_cast<float>(r.gen() % 7) - 3.0f);  // ties
     return static_cast<T>(std::uniform_real_distribution<float>(-100, 100)(r.gen));
@@ -271,6 +272,8 @@ void check_problem(Rng& r, int dims, const naive::AxisArgs* spatial, const char*
       mem[m].stride = -mem[m].stride;
     }
   std::vector<T> buffer(static_cast<std::size_t>(extent), sentinel<T>());
+  // Inputs without NaN half the time: max over them takes a path of its own (Problem::nan_free).
+  const bool nan = r.one_in(2);
   auto offset = [&](index_t n, index_t c, index_t z, index_t y, index_t x) {
     return static_cast<std::size_t>(base + n * mem[kBatch].stride + c * mem[kChannel].stride +
                                     z * mem[kDepth].stride + y * mem[kHeight].stride +
@@ -280,7 +283,7 @@ void check_problem(Rng& r, int dims, const naive::AxisArgs* spatial, const char*
     for (index_t c = 0; c < C; ++c)
       for (index_t z = 0; z < D; ++z)
         for (index_t y = 0; y < H; ++y)
-          for (index_t x = 0; x < W; ++x) buffer[offset(n, c, z, y, x)] = random_value<T>(r);
+          for (index_t x = 0; x < W; ++x) buffer[offset(n, c, z, y, x)] = random_value<T>(r, nan);
 
   for (int i = 0; i < dims; ++i) p.in_strides[3 - dims + i] = mem[kDepth + 3 - dims + i].stride;
   if (has_batch) {

@@ -17,7 +17,8 @@ struct Span {
 
   /// Number of taps in the span on a grid of `step`.
   constexpr index_t taps(index_t step) const noexcept {
-    return end > begin ? (end - begin - 1) / step + 1 : 0;
+    if (end <= begin) return 0;
+    return step == 1 ? end - begin : (end - begin - 1) / step + 1;  // no division per row
   }
 };
 
@@ -82,7 +83,7 @@ struct Axis {
   constexpr index_t taps_padded(index_t o) const noexcept {
     const index_t first = start(o);  // >= -pad_before for every valid o
     const index_t room = in + pad_after - first;
-    const index_t fit = room > 0 ? (room - 1) / dilation + 1 : 0;
+    const index_t fit = room > 0 ? (dilation == 1 ? room : (room - 1) / dilation + 1) : 0;
     return fit < kernel ? fit : kernel;
   }
 };

@@ -56,10 +56,13 @@ struct Problem {
   double min_parallel_taps = 65536;
   /// Instruction-set level of the kernels; at most simd_supported().
   Simd simd = simd_active();
-  /// Whether a block of lanes may read past the last column a row's windows reach (up to
-  /// kSlack elements past its last one, held by staged copies and separable row results): rows shorter
-  /// than a block then run one whole block, its extra lanes computed and dropped.
+  /// Whether a block of lanes may read past the last column a row's windows reach, up to
+  /// kSlack elements past the input's end (staged copies and separable row results hold
+  /// them): rows shorter than a block then run one whole block, the extra lanes dropped.
   bool slack = false;
+  /// Whether the input holds no NaN (staged copies of float and double check): max then
+  /// takes the larger tap without testing for NaN.
+  bool nan_free = false;
   /// automatic: choose_algorithm(geom, channels); tests force each one.
   Algorithm algorithm = Algorithm::automatic;
 
@@ -157,20 +160,25 @@ struct OffsetTable {
 
 /// One band of a separable job: output rows [row_begin, row_end) of a plane and the input
 /// rows they need. `rows` pools those input rows along W alone into the band's row results
-/// ("mid": rows x out_w sites of `channels` elements, C-contiguous); `columns` pools mid
-/// along D and H alone into the output rows, its vertical axes shifted to the band's first
-/// row (the divisors and tap counts of the original geometry still apply to every output).
+/// ("mid": rows of out_w sites of `channels` elements, `mid_width` elements apart); `columns`
+/// pools mid along D and H alone into the output rows, its vertical axes shifted to the
+/// band's first row (the divisors and tap counts of the original geometry still apply to
+/// every output).
+///
+/// Over contiguous channels-first rows with slack (a staged copy) and W stride 1, `rows` is
+/// one long row over the band's input rows end to end: the row result at x of input row y
+/// lies at y * in_w + x (mid_width = in_w), and those past out_w, whose windows straddle two
+/// rows, go unused. Short rows then cost no more per output than long ones.
 struct Band {
   Problem rows;
   Problem columns;
   index_t row_begin = 0, row_end = 0;  // output rows of the plane
-  index_t mid_rows = 0;                // rows of mid (= output rows of `rows`)
+  index_t mid_rows = 0;                // input rows of the band (rows of mid)
+  index_t mid_width = 0;               // elements from one row of mid to the next
   index_t in_offset = 0;               // input elements before the band's first input row
   index_t flat_offset = 0;             // flat spatial position of that row in the plane
   /// Elements of mid, kSlack past its rows included (`columns` has slack).
-  index_t mid_size() const noexcept {
-    return mid_rows * columns.geom.w().in * channels() + kSlack;
-  }
+  index_t mid_size() const noexcept { return mid_rows * mid_width + kSlack; }
   index_t channels() const noexcept { return rows.channels; }
 };
 
@@ -210,6 +218,18 @@ inline Band make_band(const Problem& p, index_t row_begin, index_t row_end) {
   b.rows.algorithm = Algorithm::direct;
   b.rows.geom.axes[0] = trivial(z1 - z0);
   b.rows.geom.axes[1] = trivial(y1 - y0);
+  b.mid_width = w.out * p.channels;
+  const bool flat = p.slack && p.channels == 1 && w.stride == 1 && w.pad_before == 0 &&
+                    w.pad_after == 0 && p.in_strides[2] == 1 &&
+                    p.in_strides[1] == w.in && (over_h || p.in_strides[0] == h.in * w.in);
+  if (flat) {
+    b.mid_width = w.in;
+    b.rows.geom.axes[0] = trivial(1);
+    b.rows.geom.axes[1] = trivial(1);
+    Axis& flat_w = b.rows.geom.axes[2];
+    flat_w.in = b.mid_rows * w.in;
+    flat_w.out = flat_w.in - (w.extent() - 1);
+  }
 
   b.columns = b.rows;
   Axis& cd = b.columns.geom.axes[0];
@@ -222,8 +242,8 @@ inline Band make_band(const Problem& p, index_t row_begin, index_t row_end) {
   ch.pad_before += y0;
   b.columns.geom.axes[2] = trivial(w.out);
   b.columns.in_strides[2] = p.channels;
-  b.columns.in_strides[1] = w.out * p.channels;
-  b.columns.in_strides[0] = (y1 - y0) * w.out * p.channels;
+  b.columns.in_strides[1] = b.mid_width;
+  b.columns.in_strides[0] = (y1 - y0) * b.mid_width;
   b.columns.slack = true;
   return b;
 }
@@ -289,8 +309,9 @@ inline bool stages(const Problem& p, index_t bytes) noexcept {
 /// overhang written out as `fill` (the value no window result changes by: the lowest value
 /// for max, zero for a sum). `q` is `p` over that copy: its windows are never clipped, so
 /// every output is an inner one, its outputs keep their numbers (the divisors and tap counts
-/// of `p` still apply), and its rows may be read past their end (`slack`: the copy holds
-/// kSlack more elements). Bands hold about 48 KB of copy, within L1 and L2.
+/// of `p` still apply), its rows may be read past their end (`slack`: the copy holds kSlack
+/// more elements), and `nan_free` says whether the copy (of float or double) holds no NaN.
+/// Bands hold about 48 KB of copy, within L1 and L2.
 template <typename T, typename F>
 void for_each_stage(const Problem& p, const T* plane, index_t row_begin, index_t row_end,
                     T fill, std::vector<T>& buffer, F&& f) {
@@ -331,6 +352,7 @@ void for_each_stage(const Problem& p, const T* plane, index_t row_begin, index_t
     const index_t rows = ry.end - ry.first;
     buffer.resize(static_cast<std::size_t>((rz.end - rz.first) * rows * width + kSlack));
     T* dst = buffer.data();
+    bool nan_free = std::is_floating_point_v<T>;
     for (index_t z = rz.first; z < rz.end; ++z)
       for (index_t y = ry.first; y < ry.end; ++y, dst += width) {
         if (z < 0 || z >= d.in || y < 0 || y >= h.in) {
@@ -344,6 +366,11 @@ void for_each_stage(const Problem& p, const T* plane, index_t row_begin, index_t
         if (sw == 1) std::copy(src + x0, src + x1, row);
         else for (index_t x = x0; x < x1; ++x) row[x - x0] = src[x * sw];
         std::fill(row + (x1 - x0), dst + width, fill);
+        if constexpr (std::is_floating_point_v<T>) {
+          int nan = 0;  // or-ed over the row: an int (not a bool, nor an early exit) vectorises
+          for (index_t x = 0; x < x1 - x0; ++x) nan |= row[x] != row[x];
+          nan_free = nan_free && nan == 0;
+        }
       }
     q.geom.axes[0] = over_h ? d : shifted(d, rz);
     q.geom.axes[1] = shifted(h, ry);
@@ -352,6 +379,7 @@ void for_each_stage(const Problem& p, const T* plane, index_t row_begin, index_t
     q.in_strides[1] = width;
     q.in_strides[0] = rows * width;
     q.slack = true;
+    q.nan_free = nan_free;
     f(static_cast<const T*>(buffer.data()), static_cast<const Problem&>(q), r0, r1);
   }
 }

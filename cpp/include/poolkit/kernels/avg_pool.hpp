@@ -134,7 +134,7 @@ void avg_pool(const Problem& p, const T* in, T* out, AvgOptions options) {
       for_each_band(q, r0, r1, sizeof(Acc), [&](const Band& b) {
         mid.resize(static_cast<std::size_t>(b.mid_size()));
         AvgOp<T, false> rows{mid.data()};
-        pool_plane_rows(q.simd, src + b.in_offset, b.rows, 0, b.mid_rows, rows);
+        pool_plane_rows(q.simd, src + b.in_offset, b.rows, 0, b.rows.geom.out_rows(), rows);
         pool_plane_rows(q.simd, mid.data(), b.columns, b.row_begin, b.row_end, final_op);
       });
     };

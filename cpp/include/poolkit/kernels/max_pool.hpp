@@ -15,8 +15,9 @@ namespace detail {
 /// a window whose taps all hold lowest<T>() points at its first in-bounds tap. As the first
 /// pass of the separable algorithm it writes row maxima and their positions (shifted by
 /// `flat_offset` to the plane's); as the second it reads those and looks the winners'
-/// positions up in `remap` (the first pass's indices, `channels` per site).
-template <typename T, bool kIndices>
+/// positions up in `remap` (the first pass's indices, `channels` per site). With kOrdered the
+/// values hold no NaN, and a tap wins where it is larger (the same result, fewer steps).
+template <typename T, bool kIndices, bool kOrdered = false>
 struct MaxOp {
   /// The running state of one window.
   struct State {
@@ -49,7 +50,9 @@ struct MaxOp {
   template <typename Steps, typename V>
   static void vbegin(V& best) noexcept { Steps::fill(best, lowest<T>()); }
   template <typename Steps, typename V>
-  static void vtake(V& best, const V& v) noexcept { Steps::take_max(best, v); }
+  static void vtake(V& best, const V& v) noexcept {
+    Steps::template take_max<kOrdered>(best, v);
+  }
   template <typename Steps, typename V>
   static void vset(Block& b, const V& best) noexcept { Steps::store(b.best, best); }
   /// Whether lanes may run over the elements of several sites (positions are per lane).
@@ -58,7 +61,7 @@ struct MaxOp {
   static State begin(index_t first) noexcept { return {lowest<T>(), first}; }
   /// The tap `v` at flat position `flat`.
   static void take(State& s, T v, index_t flat) noexcept {
-    const bool wins = beats(v, s.best);
+    const bool wins = kOrdered ? v > s.best : beats(v, s.best);
     s.best = wins ? v : s.best;
     if constexpr (kIndices) s.arg = wins ? flat : s.arg;
   }
@@ -81,7 +84,8 @@ struct MaxOp {
 /// Max pooling of every plane of `p`. `indices` (may be null) receives int64 positions flat
 /// in each plane's un-padded spatial extent, laid out like `out`. Without indices, planes
 /// whose windows are clipped run on staged copies padded with the lowest value (exact: no
-/// window is all padding, and the lowest value never beats a tap). Nothing is checked here.
+/// window is all padding, and the lowest value never beats a tap); where a copy of float or
+/// double holds no NaN, without the NaN test. Nothing is checked here.
 template <typename T>
 void max_pool(const Problem& p, const T* in, T* out, index_t* indices) {
   const index_t plane_out = p.out_plane_size();
@@ -94,9 +98,10 @@ void max_pool(const Problem& p, const T* in, T* out, index_t* indices) {
       index_t* idx = kIndices ? indices + plane * plane_out : nullptr;
       std::vector<T> mid;
       std::vector<index_t> mid_idx;
-      auto pool = [&](const T* src, const Problem& q, index_t r0, index_t r1) {
+      auto pool_as = [&](auto ordered, const T* src, const Problem& q, index_t r0, index_t r1) {
+        using Op = MaxOp<T, kIndices, decltype(ordered)::value>;
         if (!separable) {
-          MaxOp<T, kIndices> op{dst, idx};
+          Op op{dst, idx};
           pool_plane_rows(q.simd, src, q, r0, r1, op);
           return;
         }
@@ -104,11 +109,16 @@ void max_pool(const Problem& p, const T* in, T* out, index_t* indices) {
                       [&](const Band& b) {
           mid.resize(static_cast<std::size_t>(b.mid_size()));
           if (kIndices) mid_idx.resize(mid.size());
-          MaxOp<T, kIndices> rows{mid.data(), mid_idx.data(), b.flat_offset};
-          MaxOp<T, kIndices> columns{dst, idx, 0, mid_idx.data(), b.channels()};
-          pool_plane_rows(q.simd, src + b.in_offset, b.rows, 0, b.mid_rows, rows);
+          Op rows{mid.data(), mid_idx.data(), b.flat_offset};
+          Op columns{dst, idx, 0, mid_idx.data(), b.channels()};
+          pool_plane_rows(q.simd, src + b.in_offset, b.rows, 0, b.rows.geom.out_rows(), rows);
           pool_plane_rows(q.simd, mid.data(), b.columns, b.row_begin, b.row_end, columns);
         });
+      };
+      auto pool = [&](const T* src, const Problem& q, index_t r0, index_t r1) {
+        if constexpr (!kIndices && std::is_floating_point_v<T>)
+          if (q.nan_free) return pool_as(std::true_type{}, src, q, r0, r1);
+        pool_as(std::false_type{}, src, q, r0, r1);
       };
       const T* src = in + p.in_offset(plane);
       if (!staged) return pool(src, p, row_begin, row_end);
