@@ -7,7 +7,7 @@ from typing import Any, Dict, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from . import _core
+from . import _buffers, _core
 
 IntOrTuple = Union[int, Sequence[int]]
 Padding = Union[int, str, Sequence[Union[int, Sequence[int]]]]
@@ -306,7 +306,7 @@ def compile_call(call: Call, key: Optional[Tuple[Any, ...]]) -> Any:
 def output_array(out: object, call: Call) -> np.ndarray:
     """A fresh output for `call`, or the caller's `out=` after checking it."""
     if out is None:
-        return np.empty(call.out_shape, dtype=call.x.dtype)
+        return _buffers.empty(call.out_shape, call.x.dtype)
     if not isinstance(out, np.ndarray):
         raise ValueError(f"out must be a numpy.ndarray, got {type(out).__name__}")
     if out.shape != call.out_shape:

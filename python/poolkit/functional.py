@@ -7,7 +7,7 @@ from typing import Any, Dict, Optional, Tuple, Union
 
 import numpy as np
 
-from . import _args, _core
+from . import _args, _buffers, _core
 from ._args import IntOrTuple, Padding
 
 __all__ = [
@@ -30,15 +30,15 @@ def _max_pool(
     if hit is not None and out is None and type(return_indices) is bool:
         # A call like one already validated, on an input laid out the same way.
         native, shape = hit
-        result = np.empty(shape, x.dtype)
-        indices = np.empty(shape, np.int64) if return_indices else None
+        result = _buffers.empty(shape, x.dtype)
+        indices = _buffers.empty(shape, np.dtype(np.int64)) if return_indices else None
         if native.max_pool(x, result, indices):
             return (result, indices) if indices is not None else result
     call = _args.prepare(x, n, kernel_size, stride, padding, dilation, ceil_mode, layout,
                          key)
     want_indices = _args.flag(return_indices, "return_indices")
     result = _args.output_array(out, call)
-    indices = np.empty(call.out_shape, dtype=np.int64) if want_indices else None
+    indices = _buffers.empty(call.out_shape, np.dtype(np.int64)) if want_indices else None
     if not _args.compile_call(call, key).max_pool(call.x, result, indices):
         raise RuntimeError("poolkit internal error: the kernels refused a prepared input")
     return (result, indices) if indices is not None else result
@@ -55,7 +55,7 @@ def _avg_pool(
             and (divisor_override is None or (type(divisor_override) is int
                                               and 1 <= divisor_override <= _args.INT64_MAX))):
         native, shape = hit
-        result = np.empty(shape, x.dtype)
+        result = _buffers.empty(shape, x.dtype)
         if native.avg_pool(x, result, count_include_pad, divisor_override or 0):
             return result
     call = _args.prepare(x, n, kernel_size, stride, padding, dilation, ceil_mode, layout,
