@@ -1,4 +1,4 @@
-"""Outputs of 1 to 64 MiB are views of cached blocks (poolkit._buffers): a block is reused only
+"""Outputs of 64 KiB to 64 MiB are views of cached blocks (poolkit._buffers): a block is reused only
 once nothing refers to it, so live results never share memory, and the cache stays bounded."""
 
 from __future__ import annotations
@@ -72,6 +72,9 @@ def test_cache_stays_within_its_budget(rng):
         y = pk.max_pool2d(np.ones((1, 1, side, side), np.float32), 1)
         assert y.shape == (1, 1, side, side) and y.flags.c_contiguous
     assert sum(b.nbytes for b in _buffers._blocks) <= _buffers._CACHED
+    for side in range(130, 200):  # 66 to 156 KiB: more sizes than blocks kept
+        assert pk.max_pool2d(np.ones((1, 1, side, side), np.float32), 1).shape[-1] == side
+    assert len(_buffers._blocks) <= _buffers._COUNT
 
 
 def test_threads_get_distinct_blocks(x):
