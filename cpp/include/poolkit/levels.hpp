@@ -1,5 +1,5 @@
-// poolkit/levels.hpp: the loop nest compiled once per instruction-set level, and the call
-// that runs it at a chosen level.
+// poolkit/levels.hpp: the loop nest compiled once per instruction-set level, the call that
+// runs it at a chosen level, and the staged copies it runs on.
 // SPDX-License-Identifier: MIT
 #pragma once
 
@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "poolkit/dispatch.hpp"
 #include "poolkit/problem.hpp"
@@ -50,6 +51,95 @@ void pool_plane_rows(Simd level, const T* in, const Problem& p, index_t row_begi
 #endif
   (void)level;
   level_base::pool_plane_rows(in, p, row_begin, row_end, op);
+}
+
+/// any_nan compiled for `level`.
+template <typename T>
+bool any_nan(Simd level, const T* v, index_t n) noexcept {
+#ifdef POOLKIT_X86_DISPATCH
+  if (level == Simd::avx512) return level_avx512::any_nan(v, n);
+  if (level == Simd::avx2) return level_avx2::any_nan(v, n);
+#endif
+  (void)level;
+  return level_base::any_nan(v, n);
+}
+
+/// Call f(src, q, row_begin, row_end) over output rows [row_begin, row_end) of one
+/// channels-first plane (its first element at `plane`) of a problem that stages(): in bands,
+/// each a contiguous copy in `buffer` of the input rows its windows reach, the padding and
+/// overhang written out as `fill` (the value no window result changes by: the lowest value
+/// for max, zero for a sum). `q` is `p` over that copy: its windows are never clipped, so
+/// every output is an inner one, its outputs keep their numbers (the divisors and tap counts
+/// of `p` still apply), its rows may be read past their end (`slack`: the copy holds kSlack
+/// more elements), and `nan_free` says whether the copy (of float or double) holds no NaN.
+/// Bands hold about 48 KB of copy, within L1 and L2.
+template <typename T, typename F>
+void for_each_stage(const Problem& p, const T* plane, index_t row_begin, index_t row_end,
+                    T fill, std::vector<T>& buffer, F&& f) {
+  constexpr index_t kBudget = 48 * 1024;  // bytes of copy per band
+  const Geometry& g = p.geom;
+  const Axis &d = g.d(), &h = g.h(), &w = g.w();
+  const bool over_h = d.in == 1 && d.out == 1 && d.kernel == 1;
+  const Reach rw = reach_of(w, 0, w.out - 1);
+  const index_t width = rw.end - rw.first;
+  // Bands over H rows for 1-d and 2-d pools, over whole D slices (all H rows) for 3-d ones.
+  const Axis& band_axis = over_h ? h : d;
+  const Reach rh = reach_of(h, 0, h.out - 1);
+  const index_t slice = over_h ? width : width * (rh.end - rh.first);  // elements per step
+  const index_t fit = kBudget / static_cast<index_t>(sizeof(T)) / slice;
+  index_t n = fit > band_axis.extent() ? (fit - band_axis.extent()) / band_axis.stride + 1 : 1;
+  if (!over_h) n *= h.out;
+  const index_t sd = p.in_strides[0], sh = p.in_strides[1], sw = p.in_strides[2];
+
+  Problem q = p;
+  q.planes = 1;
+  q.outer_shape.clear();
+  q.outer_strides.clear();
+  q.threads = 1;
+  q.algorithm = p.resolved_algorithm();
+  // An axis of q over padded positions [first, end) of p's: window o starts at
+  // start(o) - first, and nothing is clipped (no output outside the band is computed).
+  auto shifted = [](const Axis& a, Reach r) {
+    Axis s = a;
+    s.in = r.end - r.first;
+    s.pad_before = a.pad_before + r.first;
+    s.pad_after = 0;
+    return s;
+  };
+  for (index_t r0 = row_begin; r0 < row_end; r0 += n) {
+    const index_t r1 = std::min(row_end, r0 + n);
+    const Reach rz = over_h ? Reach{0, 1} : reach_of(d, r0 / h.out, (r1 - 1) / h.out);
+    const Reach ry = over_h ? reach_of(h, r0, r1 - 1) : rh;
+    const index_t rows = ry.end - ry.first;
+    buffer.resize(static_cast<std::size_t>((rz.end - rz.first) * rows * width + kSlack));
+    T* dst = buffer.data();
+    for (index_t z = rz.first; z < rz.end; ++z)
+      for (index_t y = ry.first; y < ry.end; ++y, dst += width) {
+        if (z < 0 || z >= d.in || y < 0 || y >= h.in) {
+          std::fill(dst, dst + width, fill);
+          continue;
+        }
+        const T* src = plane + z * sd + y * sh;
+        const index_t x0 = std::max<index_t>(rw.first, 0), x1 = std::min(rw.end, w.in);
+        std::fill(dst, dst + (x0 - rw.first), fill);
+        T* row = dst + (x0 - rw.first);
+        if (sw == 1) std::copy(src + x0, src + x1, row);
+        else for (index_t x = x0; x < x1; ++x) row[x - x0] = src[x * sw];
+        std::fill(row + (x1 - x0), dst + width, fill);
+      }
+    q.geom.axes[0] = over_h ? d : shifted(d, rz);
+    q.geom.axes[1] = shifted(h, ry);
+    q.geom.axes[2] = shifted(w, rw);
+    q.in_strides[2] = 1;
+    q.in_strides[1] = width;
+    q.in_strides[0] = rows * width;
+    q.slack = true;
+    // Checked over the whole copy at once (the fill is no NaN): per row, the loop's remainder
+    // cost more than its vectors.
+    const index_t copied = dst - buffer.data();
+    q.nan_free = std::is_floating_point_v<T> && !any_nan(p.simd, buffer.data(), copied);
+    f(static_cast<const T*>(buffer.data()), static_cast<const Problem&>(q), r0, r1);
+  }
 }
 
 }  // namespace detail
