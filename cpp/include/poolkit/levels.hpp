@@ -7,7 +7,6 @@
 #include <cstddef>
 #include <type_traits>
 #include <utility>
-#include <vector>
 
 #include "poolkit/dispatch.hpp"
 #include "poolkit/problem.hpp"
@@ -64,18 +63,34 @@ bool any_nan(Simd level, const T* v, index_t n) noexcept {
   return level_base::any_nan(v, n);
 }
 
+/// dst[x] = src[x] for x < n: blocks of 16, the last moved back to end with the run (a short
+/// run's call to memmove cost more than the copy).
+template <typename T>
+inline void copy_run(T* dst, const T* src, index_t n) noexcept {
+  if (n < 16) {
+    for (index_t x = 0; x < n; ++x) dst[x] = src[x];
+    return;
+  }
+  for (index_t x = 0;; x += 16) {
+    const index_t at = std::min(x, n - 16);
+    __builtin_memcpy(dst + at, src + at, 16 * sizeof(T));
+    if (at == n - 16) return;
+  }
+}
+
 /// Call f(src, q, row_begin, row_end) over output rows [row_begin, row_end) of one
 /// channels-first plane (its first element at `plane`) of a problem that stages(): in bands,
-/// each a contiguous copy in `buffer` of the input rows its windows reach, the padding and
-/// overhang written out as `fill` (the value no window result changes by: the lowest value
-/// for max, zero for a sum). `q` is `p` over that copy: its windows are never clipped, so
-/// every output is an inner one, its outputs keep their numbers (the divisors and tap counts
-/// of `p` still apply), its rows may be read past their end (`slack`: the copy holds kSlack
-/// more elements), and `nan_free` says whether the copy (of float or double) holds no NaN.
-/// Bands hold about 48 KB of copy, within L1 and L2.
+/// each a contiguous copy (in `workspace`) of the input rows its windows reach, the padding
+/// and overhang written out as `fill` (the value no window result changes by: the lowest value
+/// for max, zero for a sum). `q` is `p` over that copy: its windows are never clipped, so every
+/// output is an inner one, its outputs keep their numbers (the divisors and tap counts of `p`
+/// still apply), and its rows may be read past their end (`slack`: the copy holds kSlack more
+/// elements, also `fill`). With `find_nan` (max needs it, sums do not), `q.nan_free` says
+/// whether the copy (of float or double) holds no NaN. Bands hold about 48 KB of copy, within
+/// L1 and L2.
 template <typename T, typename F>
 void for_each_stage(const Problem& p, const T* plane, index_t row_begin, index_t row_end,
-                    T fill, std::vector<T>& buffer, F&& f) {
+                    T fill, bool find_nan, Workspace& workspace, F&& f) {
   constexpr index_t kBudget = 48 * 1024;  // bytes of copy per band
   const Geometry& g = p.geom;
   const Axis &d = g.d(), &h = g.h(), &w = g.w();
@@ -91,11 +106,7 @@ void for_each_stage(const Problem& p, const T* plane, index_t row_begin, index_t
   if (!over_h) n *= h.out;
   const index_t sd = p.in_strides[0], sh = p.in_strides[1], sw = p.in_strides[2];
 
-  Problem q = p;
-  q.planes = 1;
-  q.outer_shape.clear();
-  q.outer_strides.clear();
-  q.threads = 1;
+  Problem q = p.one_plane();
   q.algorithm = p.resolved_algorithm();
   // An axis of q over padded positions [first, end) of p's: window o starts at
   // start(o) - first, and nothing is clipped (no output outside the band is computed).
@@ -111,8 +122,9 @@ void for_each_stage(const Problem& p, const T* plane, index_t row_begin, index_t
     const Reach rz = over_h ? Reach{0, 1} : reach_of(d, r0 / h.out, (r1 - 1) / h.out);
     const Reach ry = over_h ? reach_of(h, r0, r1 - 1) : rh;
     const index_t rows = ry.end - ry.first;
-    buffer.resize(static_cast<std::size_t>((rz.end - rz.first) * rows * width + kSlack));
-    T* dst = buffer.data();
+    T* const buffer = workspace.get<T>(Workspace::kStage, (rz.end - rz.first) * rows * width +
+                                                           kSlack);
+    T* dst = buffer;
     for (index_t z = rz.first; z < rz.end; ++z)
       for (index_t y = ry.first; y < ry.end; ++y, dst += width) {
         if (z < 0 || z >= d.in || y < 0 || y >= h.in) {
@@ -123,7 +135,7 @@ void for_each_stage(const Problem& p, const T* plane, index_t row_begin, index_t
         const index_t x0 = std::max<index_t>(rw.first, 0), x1 = std::min(rw.end, w.in);
         std::fill(dst, dst + (x0 - rw.first), fill);
         T* row = dst + (x0 - rw.first);
-        if (sw == 1) std::copy(src + x0, src + x1, row);
+        if (sw == 1) copy_run(row, src + x0, x1 - x0);
         else for (index_t x = x0; x < x1; ++x) row[x - x0] = src[x * sw];
         std::fill(row + (x1 - x0), dst + width, fill);
       }
@@ -136,9 +148,10 @@ void for_each_stage(const Problem& p, const T* plane, index_t row_begin, index_t
     q.slack = true;
     // Checked over the whole copy at once (the fill is no NaN): per row, the loop's remainder
     // cost more than its vectors.
-    const index_t copied = dst - buffer.data();
-    q.nan_free = std::is_floating_point_v<T> && !any_nan(p.simd, buffer.data(), copied);
-    f(static_cast<const T*>(buffer.data()), static_cast<const Problem&>(q), r0, r1);
+    std::fill(dst, dst + kSlack, fill);
+    const index_t copied = dst - buffer;
+    q.nan_free = find_nan && std::is_floating_point_v<T> && !any_nan(p.simd, buffer, copied);
+    f(static_cast<const T*>(buffer), static_cast<const Problem&>(q), r0, r1);
   }
 }
 

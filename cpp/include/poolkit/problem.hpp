@@ -4,6 +4,8 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
+#include <memory>
 #include <type_traits>
 #include <vector>
 
@@ -39,17 +41,13 @@ constexpr Algorithm choose_algorithm(const Geometry& g, index_t channels) noexce
                                                                        : Algorithm::direct;
 }
 
-/// A pooling call over `planes` independent planes. Each spatial site of a plane holds
-/// `channels` contiguous elements: 1 for channels-first data (a plane is one channel), C for
-/// channels-last (a plane is one image). Input strides are in elements and may be negative;
-/// the output is C-contiguous: plane, then (d, h, w), then channel.
-struct Problem {
+/// Everything a Problem says but where each of its planes starts: one plane's geometry and
+/// memory layout, the count of planes, and how the call runs.
+struct PlaneLayout {
   Geometry geom;
   index_t planes = 1;
   index_t channels = 1;
-  index_t in_strides[3] = {0, 0, 1};    // d, h, w
-  std::vector<index_t> outer_shape;    // the axes that enumerate planes, outermost first
-  std::vector<index_t> outer_strides;  // their input strides in elements
+  index_t in_strides[3] = {0, 0, 1};  // d, h, w
   int threads = 1;
   /// Calls with fewer window taps than this run on the calling thread: waking a team of
   /// threads costs more than such a call.
@@ -69,6 +67,17 @@ struct Problem {
   Algorithm resolved_algorithm() const noexcept {
     return algorithm == Algorithm::automatic ? choose_algorithm(geom, channels) : algorithm;
   }
+  /// Elements one plane holds in the output.
+  index_t out_plane_size() const noexcept { return geom.out_size() * channels; }
+};
+
+/// A pooling call over `planes` independent planes. Each spatial site of a plane holds
+/// `channels` contiguous elements: 1 for channels-first data (a plane is one channel), C for
+/// channels-last (a plane is one image). Input strides are in elements and may be negative;
+/// the output is C-contiguous: plane, then (d, h, w), then channel.
+struct Problem : PlaneLayout {
+  std::vector<index_t> outer_shape;    // the axes that enumerate planes, outermost first
+  std::vector<index_t> outer_strides;  // their input strides in elements
 
   /// Offset of plane `p`'s first element in the input.
   index_t in_offset(index_t p) const noexcept {
@@ -79,16 +88,51 @@ struct Problem {
     }
     return offset;
   }
-  /// Elements one plane holds in the output.
-  index_t out_plane_size() const noexcept { return geom.out_size() * channels; }
+  /// This problem over a single plane, run on the calling thread: without the axes that
+  /// enumerate planes (copying them allocated memory for every plane).
+  Problem one_plane() const {
+    Problem q;
+    static_cast<PlaneLayout&>(q) = *this;
+    q.planes = 1;
+    q.threads = 1;
+    return q;
+  }
 };
 
 namespace detail {
 
-/// Call f(plane, row_begin, row_end) over all output rows of all planes, in parallel. Planes
-/// are split into row blocks when they do not share out evenly over the threads (fewer planes
-/// than threads, or 3 planes over 2 threads), about 8 jobs per thread then, so that one large
-/// image still occupies every thread; every output element has exactly one writer.
+/// Scratch memory of one worker (the jobs one thread runs in a call): buffers kept from job to
+/// job, so that a plane costs no allocation (a fresh, zeroed vector per plane had cost a tenth
+/// of a call over 28 x 28 planes). Their contents are unspecified.
+class Workspace {
+ public:
+  /// The buffers in use at once.
+  enum Slot : int { kStage = 0, kRows = 1, kRowIndices = 2, kSlots = 3 };
+  /// At least n elements of T in `slot`, aligned as new[] aligns (16 bytes).
+  template <typename T>
+  T* get(Slot slot, index_t n) {
+    Buffer& b = buffers_[slot];
+    const std::size_t bytes = static_cast<std::size_t>(n) * sizeof(T);
+    if (b.size < bytes) {
+      b.data.reset(new unsigned char[bytes]);
+      b.size = bytes;
+    }
+    return reinterpret_cast<T*>(b.data.get());
+  }
+
+ private:
+  struct Buffer {
+    std::unique_ptr<unsigned char[]> data;
+    std::size_t size = 0;
+  };
+  Buffer buffers_[kSlots];
+};
+
+/// Call f(workspace, plane, row_begin, row_end) over all output rows of all planes, in
+/// parallel. Planes are split into row blocks when they do not share out evenly over the
+/// threads (fewer planes than threads, or 3 planes over 2 threads), about 8 jobs per thread
+/// then, so that one large image still occupies every thread; every output element has exactly
+/// one writer. Each thread runs a contiguous run of jobs with one Workspace.
 template <typename F>
 void run_jobs(const Problem& p, F&& f) {
   const Geometry& g = p.geom;
@@ -101,11 +145,20 @@ void run_jobs(const Problem& p, F&& f) {
   const bool even = p.planes % threads == 0 || p.planes >= jobs;
   const index_t per_plane = even ? 1 : std::min(rows, (jobs + p.planes - 1) / p.planes);
   const index_t block = (rows + per_plane - 1) / per_plane;
-  parallel_for(p.planes * per_plane, threads, [&](index_t job) {
-    const index_t plane = job / per_plane;
-    const index_t begin = (job % per_plane) * block;
-    const index_t end = std::min(rows, begin + block);
-    if (begin < end) f(plane, begin, end);
+  const index_t total = p.planes * per_plane;
+  const index_t workers = std::min<index_t>(threads, total);
+  parallel_for(workers, static_cast<int>(workers), [&](index_t worker) {
+    Workspace workspace;
+    // Jobs [total * worker / workers, total * (worker + 1) / workers), without overflow.
+    const index_t q = total / workers, r = total % workers;
+    const index_t first = worker * q + std::min(worker, r);
+    const index_t last = first + q + (worker < r ? 1 : 0);
+    for (index_t job = first; job < last; ++job) {
+      const index_t plane = job / per_plane;
+      const index_t begin = (job % per_plane) * block;
+      const index_t end = std::min(rows, begin + block);
+      if (begin < end) f(workspace, plane, begin, end);
+    }
   });
 }
 
@@ -210,11 +263,7 @@ inline Band make_band(const Problem& p, index_t row_begin, index_t row_end) {
   b.in_offset = z0 * p.in_strides[0] + y0 * p.in_strides[1];
   b.flat_offset = (z0 * h.in + y0) * w.in;
 
-  b.rows = p;
-  b.rows.outer_shape.clear();
-  b.rows.outer_strides.clear();
-  b.rows.planes = 1;
-  b.rows.threads = 1;
+  b.rows = p.one_plane();
   b.rows.algorithm = Algorithm::direct;
   b.rows.geom.axes[0] = trivial(z1 - z0);
   b.rows.geom.axes[1] = trivial(y1 - y0);

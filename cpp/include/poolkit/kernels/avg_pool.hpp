@@ -124,24 +124,25 @@ void avg_pool(const Problem& p, const T* in, T* out, AvgOptions options) {
       !mul_overflows(g.d().kernel, g.h().kernel, &taps) && !mul_overflows(taps, w.kernel, &taps) &&
       sums_divide_in_double<T>(taps, std::max(taps, options.divisor_override));
   const bool staged = stages(p, sizeof(T));
-  run_jobs(p, [&](index_t plane, index_t row_begin, index_t row_end) {
+  run_jobs(p, [&](Workspace& workspace, index_t plane, index_t row_begin, index_t row_end) {
     AvgOp<T, true> final_op{out + plane * plane_out, &p.geom, options, w_factor.data()};
     final_op.in_double = in_double;
     final_op.uniform_inner = !separable && !staged;
-    std::vector<Acc> mid;
     auto pool = [&](const T* src, const Problem& q, index_t r0, index_t r1) {
       if (!separable) return pool_plane_rows(q.simd, src, q, r0, r1, final_op);
       for_each_band(q, r0, r1, sizeof(Acc), [&](const Band& b) {
-        mid.resize(static_cast<std::size_t>(b.mid_size()));
-        AvgOp<T, false> rows{mid.data()};
+        Acc* mid = workspace.get<Acc>(Workspace::kRows, b.mid_size());
+        AvgOp<T, false> rows{mid};
         pool_plane_rows(q.simd, src + b.in_offset, b.rows, 0, b.rows.geom.out_rows(), rows);
-        pool_plane_rows(q.simd, mid.data(), b.columns, b.row_begin, b.row_end, final_op);
+        // Read only by lanes the second pass drops; zero, so that their sums are defined.
+        std::fill(mid + b.rows.out_plane_size(), mid + b.mid_size(), Acc(0));
+        pool_plane_rows(q.simd, static_cast<const Acc*>(mid), b.columns, b.row_begin, b.row_end,
+                        final_op);
       });
     };
     const T* src = in + p.in_offset(plane);
     if (!staged) return pool(src, p, row_begin, row_end);
-    std::vector<T> copy;
-    for_each_stage(p, src, row_begin, row_end, T(0), copy, pool);
+    for_each_stage(p, src, row_begin, row_end, T(0), false, workspace, pool);
   });
 }
 

@@ -2,7 +2,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include <vector>
+#include <algorithm>
 
 #include "poolkit/dtypes.hpp"
 #include "poolkit/levels.hpp"
@@ -93,11 +93,9 @@ void max_pool(const Problem& p, const T* in, T* out, index_t* indices) {
   const bool staged = !indices && stages(p, sizeof(T));
   auto run = [&](auto with_indices) {
     constexpr bool kIndices = decltype(with_indices)::value;
-    run_jobs(p, [&](index_t plane, index_t row_begin, index_t row_end) {
+    run_jobs(p, [&](Workspace& workspace, index_t plane, index_t row_begin, index_t row_end) {
       T* dst = out + plane * plane_out;
       index_t* idx = kIndices ? indices + plane * plane_out : nullptr;
-      std::vector<T> mid;
-      std::vector<index_t> mid_idx;
       auto pool_as = [&](auto ordered, const T* src, const Problem& q, index_t r0, index_t r1) {
         using Op = MaxOp<T, kIndices, decltype(ordered)::value>;
         if (!separable) {
@@ -107,12 +105,17 @@ void max_pool(const Problem& p, const T* in, T* out, index_t* indices) {
         }
         for_each_band(q, r0, r1, sizeof(T) + (kIndices ? sizeof(index_t) : 0),
                       [&](const Band& b) {
-          mid.resize(static_cast<std::size_t>(b.mid_size()));
-          if (kIndices) mid_idx.resize(mid.size());
-          Op rows{mid.data(), mid_idx.data(), b.flat_offset};
-          Op columns{dst, idx, 0, mid_idx.data(), b.channels()};
+          T* mid = workspace.get<T>(Workspace::kRows, b.mid_size());
+          index_t* mid_idx =
+              kIndices ? workspace.get<index_t>(Workspace::kRowIndices, b.mid_size()) : nullptr;
+          Op rows{mid, mid_idx, b.flat_offset};
+          Op columns{dst, idx, 0, mid_idx, b.channels()};
           pool_plane_rows(q.simd, src + b.in_offset, b.rows, 0, b.rows.geom.out_rows(), rows);
-          pool_plane_rows(q.simd, mid.data(), b.columns, b.row_begin, b.row_end, columns);
+          // What the first pass leaves unwritten, the slack included, is read by lanes the
+          // second drops: set, so that nothing reads uninitialised memory.
+          std::fill(mid + b.rows.out_plane_size(), mid + b.mid_size(), lowest<T>());
+          pool_plane_rows(q.simd, static_cast<const T*>(mid), b.columns, b.row_begin, b.row_end,
+                          columns);
         });
       };
       auto pool = [&](const T* src, const Problem& q, index_t r0, index_t r1) {
@@ -122,8 +125,7 @@ void max_pool(const Problem& p, const T* in, T* out, index_t* indices) {
       };
       const T* src = in + p.in_offset(plane);
       if (!staged) return pool(src, p, row_begin, row_end);
-      std::vector<T> copy;
-      for_each_stage(p, src, row_begin, row_end, lowest<T>(), copy, pool);
+      for_each_stage(p, src, row_begin, row_end, lowest<T>(), true, workspace, pool);
     });
   };
   if (indices) run(std::true_type{});
