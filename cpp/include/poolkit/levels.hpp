@@ -63,21 +63,6 @@ bool any_nan(Simd level, const T* v, index_t n) noexcept {
   return level_base::any_nan(v, n);
 }
 
-/// dst[x] = src[x] for x < n: blocks of 16, the last moved back to end with the run (a short
-/// run's call to memmove cost more than the copy).
-template <typename T>
-inline void copy_run(T* dst, const T* src, index_t n) noexcept {
-  if (n < 16) {
-    for (index_t x = 0; x < n; ++x) dst[x] = src[x];
-    return;
-  }
-  for (index_t x = 0;; x += 16) {
-    const index_t at = std::min(x, n - 16);
-    __builtin_memcpy(dst + at, src + at, 16 * sizeof(T));
-    if (at == n - 16) return;
-  }
-}
-
 /// Call f(src, q, row_begin, row_end) over output rows [row_begin, row_end) of one
 /// channels-first plane (its first element at `plane`) of a problem that stages(): in bands,
 /// each a contiguous copy (in `workspace`) of the input rows its windows reach, the padding
@@ -135,7 +120,7 @@ void for_each_stage(const Problem& p, const T* plane, index_t row_begin, index_t
         const index_t x0 = std::max<index_t>(rw.first, 0), x1 = std::min(rw.end, w.in);
         std::fill(dst, dst + (x0 - rw.first), fill);
         T* row = dst + (x0 - rw.first);
-        if (sw == 1) copy_run(row, src + x0, x1 - x0);
+        if (sw == 1) copy_lanes(row, src + x0, x1 - x0);
         else for (index_t x = x0; x < x1; ++x) row[x - x0] = src[x * sw];
         std::fill(row + (x1 - x0), dst + width, fill);
       }

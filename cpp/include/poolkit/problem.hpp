@@ -174,9 +174,9 @@ inline constexpr index_t kSlack = 2 * kLanes;
 template <index_t N>
 using Lanes = std::integral_constant<index_t, N>;
 
-/// dst[c] = src[c] for c < n <= kLanes. A run-time n goes in blocks of 16: a plain copy loop
-/// of unknown length becomes a call to memcpy (or `rep movs`), which costs more than these
-/// short runs.
+/// dst[c] = src[c] for c < n (a block's lanes, or a staged row). A run-time n goes in blocks
+/// of 16: a plain copy loop of unknown length becomes a call to memcpy (or `rep movs`), which
+/// costs more than these short runs.
 template <typename T, typename N>
 inline void copy_lanes(T* dst, const T* src, N n) noexcept {
   index_t c = 0;
