@@ -118,10 +118,11 @@ constexpr T divide_round_in_double(Acc sum, index_t divisor) noexcept {
   return static_cast<T>(n < lo ? lo : (n > hi ? hi : n));
 }
 
-/// `sum / divisor` (divisor > 0) as a T, rounded once: floating types divide in the
-/// accumulator type; integers round to nearest with ties to even, then saturate to T.
-template <typename T, typename Acc>
-constexpr T divide_round(Acc sum, index_t divisor) noexcept {
+/// `sum / divisor` (divisor > 0, an integer: an index_t, or for floating types already
+/// converted to Acc) as a T, rounded once: floating types divide in the accumulator type;
+/// integers round to nearest with ties to even, then saturate to T.
+template <typename T, typename Acc, typename D>
+constexpr T divide_round(Acc sum, D divisor) noexcept {
   if constexpr (is_float_v<T>) {
     return static_cast<T>(sum / static_cast<Acc>(divisor));
   } else {

@@ -107,7 +107,7 @@ namespace detail {
 class Workspace {
  public:
   /// The buffers in use at once.
-  enum Slot : int { kStage = 0, kRows = 1, kRowIndices = 2, kSlots = 3 };
+  enum Slot : int { kStage = 0, kRows = 1, kRowIndices = 2, kDivisors = 3, kSlots = 4 };
   /// At least n elements of T in `slot`, aligned as new[] aligns (16 bytes).
   template <typename T>
   T* get(Slot slot, index_t n) {

@@ -22,12 +22,15 @@ namespace detail {
 
 /// Window sums of T (or of partial sums already in accum_t<T>), accumulated in accum_t<T>.
 /// With kDivide each sum is divided by its window's divisor and rounded once to T: the
-/// override, or the product of the axes' factors, W's looked up in `w_factor` per output
-/// column. Without (the first pass of the separable algorithm) the sum itself is stored.
+/// override, or the product of the axes' factors. Without (the first pass of the separable
+/// algorithm) the sum itself is stored.
 template <typename T, bool kDivide>
 struct AvgOp {
   using Acc = accum_t<T>;
   using Out = std::conditional_t<kDivide, T, Acc>;
+  /// A divisor as the division takes it: converted to Acc for floating types (as divide_round
+  /// converts it), an integer otherwise.
+  using Divisor = std::conditional_t<is_float_v<T>, Acc, index_t>;
   /// The running state of one window.
   struct State {
     Acc sum;
@@ -41,14 +44,20 @@ struct AvgOp {
   Out* out;
   const Geometry* geom = nullptr;
   AvgOptions options{};
+  /// W's divisor factor per output column (the override where there is one).
   const index_t* w_factor = nullptr;
+  /// Room for one divisor per output column: those of the rows whose D and H factors multiply
+  /// to `table_factor`, filled on the first row with a new product. Most rows share one (every
+  /// window inside the padded extent), so the row's divisors cost a load, not a multiply and a
+  /// conversion per output.
+  Divisor* divisors = nullptr;
   /// Whether the inner columns of the geometry the loop runs share W's divisor factor: true for
   /// the direct algorithm; not for the separable one's second pass, whose W axis is trivial.
   bool uniform_inner = true;
   /// Whether every sum and divisor lies where divide_round_in_double<T> is exact.
   bool in_double = false;
-  /// The output row whose D and H divisor factors `row_factor` holds (each op serves one job).
-  mutable index_t row_d = -1, row_h = -1, row_factor = 1;
+  /// The output row whose divisors the table holds (each op serves one job).
+  mutable index_t row_d = -1, row_h = -1, table_factor = 0;
 
   /// No vector path: its sums in window order form one chain per lane, which the pass per
   /// tap, over up to kLanes lanes at once, runs faster (measured on 3 x 3 stride-2 windows).
@@ -65,43 +74,44 @@ struct AvgOp {
   void store(const Block& b, N lanes, index_t at, index_t od, index_t oh, index_t ow,
              index_t ow_step) const noexcept {
     if constexpr (kDivide) {
-      if (options.divisor_override > 0) {
-        const index_t divisor = options.divisor_override;
-        return divide(b, lanes, at, [divisor](index_t) { return divisor; });
-      }
-      if (od != row_d || oh != row_h) {  // a new output row: its D and H factors (divisions)
-        const bool pad = options.count_include_pad;
-        row_d = od;
-        row_h = oh;
-        row_factor = geom->d().divisor_factor(od, pad) * geom->h().divisor_factor(oh, pad);
-      }
-      const index_t outer = row_factor;
-      const index_t* wf = w_factor + ow;
-      if (ow_step == 0) {  // lanes of one site
-        const index_t divisor = outer * wf[0];
-        return divide(b, lanes, at, [divisor](index_t) { return divisor; });
-      }
-      divide(b, lanes, at, [=](index_t c) { return outer * wf[c]; });  // lanes over columns
+      if (od != row_d || oh != row_h) start_row(od, oh);
+      // Lanes of one site share a divisor; lanes over columns take one each.
+      if (ow_step == 0) divide<false>(out + at, b.sum, divisors + ow, lanes, in_double);
+      else divide<true>(out + at, b.sum, divisors + ow, lanes, in_double);
     } else {
       for (index_t c = 0; c < lanes; ++c) out[at + c] = b.sum[c];
     }
   }
-  /// out[at + c] = the sum of lane c over divisor(c), for each lane: without a branch per lane
-  /// where the sums allow it (in_double), so that the loop vectorises.
-  template <typename N, typename Divisor>
-  void divide(const Block& b, N lanes, index_t at, Divisor divisor) const noexcept {
+  /// Makes the table hold the divisors of output row (od, oh).
+  void start_row(index_t od, index_t oh) const noexcept {
+    row_d = od;
+    row_h = oh;
+    const bool pad = options.count_include_pad;
+    const index_t factor = options.divisor_override > 0
+                               ? 1
+                               : geom->d().divisor_factor(od, pad) * geom->h().divisor_factor(oh, pad);
+    if (factor == table_factor) return;
+    table_factor = factor;
+    for (index_t o = 0; o < geom->w().out; ++o)
+      divisors[o] = static_cast<Divisor>(factor * w_factor[o]);
+  }
+  /// dst[c] = sum[c] over its divisor (d[c] with kPerLane, else d[0]), for each lane: without
+  /// a branch per lane where the sums allow it (in_double), so that the loop vectorises. The
+  /// pointers do not alias (nor would the compiler vectorise otherwise).
+  template <bool kPerLane, typename N>
+  static void divide(T* __restrict dst, const Acc* __restrict sum, const Divisor* __restrict d,
+                     N lanes, bool in_double) noexcept {
+    auto divisor = [d](index_t c) { return kPerLane ? d[c] : d[0]; };
     if constexpr (!is_float_v<T>) {
       if (in_double) {
         // Not unrolled whole for a known count of lanes: GCC then fails to vectorise it.
         const index_t n = lanes;
-        const Acc* sum = b.sum;
-        T* dst = out + at;
 #pragma GCC unroll 1
         for (index_t c = 0; c < n; ++c) dst[c] = divide_round_in_double<T>(sum[c], divisor(c));
         return;
       }
     }
-    for (index_t c = 0; c < lanes; ++c) out[at + c] = divide_round<T>(b.sum[c], divisor(c));
+    for (index_t c = 0; c < lanes; ++c) dst[c] = divide_round<T>(sum[c], divisor(c));
   }
 };
 
@@ -115,8 +125,10 @@ void avg_pool(const Problem& p, const T* in, T* out, AvgOptions options) {
   const bool separable = p.resolved_algorithm() == Algorithm::separable;
   const Axis& w = p.geom.w();
   std::vector<index_t> w_factor(static_cast<std::size_t>(w.out));
-  for (index_t o = 0; o < w.out; ++o) w_factor[static_cast<std::size_t>(o)] =
-      w.divisor_factor(o, options.count_include_pad);
+  for (index_t o = 0; o < w.out; ++o)
+    w_factor[static_cast<std::size_t>(o)] = options.divisor_override > 0
+                                                ? options.divisor_override
+                                                : w.divisor_factor(o, options.count_include_pad);
   // Sums cover at most a whole window; divisors are at most its taps, or the override.
   const Geometry& g = p.geom;
   index_t taps = 0;
@@ -125,7 +137,9 @@ void avg_pool(const Problem& p, const T* in, T* out, AvgOptions options) {
       sums_divide_in_double<T>(taps, std::max(taps, options.divisor_override));
   const bool staged = stages(p, sizeof(T));
   run_jobs(p, [&](Workspace& workspace, index_t plane, index_t row_begin, index_t row_end) {
-    AvgOp<T, true> final_op{out + plane * plane_out, &p.geom, options, w_factor.data()};
+    using Final = AvgOp<T, true>;
+    Final final_op{out + plane * plane_out, &p.geom, options, w_factor.data(),
+                   workspace.get<typename Final::Divisor>(Workspace::kDivisors, w.out)};
     final_op.in_double = in_double;
     final_op.uniform_inner = !separable && !staged;
     auto pool = [&](const T* src, const Problem& q, index_t r0, index_t r1) {
