@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <type_traits>
 #include <vector>
@@ -205,9 +206,11 @@ struct AnyStride {
   index_t stride;
   constexpr index_t operator()(index_t c) const noexcept { return c * stride; }
 };
-/// offset[c] elements: lanes over the channels of sites that lie several elements apart.
+/// offset[c] elements: lanes over the channels of sites that lie several elements apart. Of
+/// 32 bits: GCC vectorises the loads of such lanes (the max of a tap included), not of 64-bit
+/// offsets (max 2 x 2 stride 2 over a float32 RGB image ran scalar, 3.6x slower than the sum).
 struct OffsetTable {
-  const index_t* offset;
+  const std::int32_t* offset;
   index_t operator()(index_t c) const noexcept { return offset[c]; }
 };
 
