@@ -87,9 +87,10 @@ struct AvgOp {
     row_d = od;
     row_h = oh;
     const bool pad = options.count_include_pad;
-    const index_t factor = options.divisor_override > 0
-                               ? 1
-                               : geom->d().divisor_factor(od, pad) * geom->h().divisor_factor(oh, pad);
+    const index_t factor =
+        options.divisor_override > 0
+            ? 1
+            : geom->d().divisor_factor(od, pad) * geom->h().divisor_factor(oh, pad);
     if (factor == table_factor) return;
     table_factor = factor;
     for (index_t o = 0; o < geom->w().out; ++o)
