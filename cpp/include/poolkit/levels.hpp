@@ -63,6 +63,17 @@ bool any_nan(Simd level, const T* v, index_t n) noexcept {
   return level_base::any_nan(v, n);
 }
 
+/// stage_rows compiled for `p.simd`.
+template <typename T>
+T* stage_rows(T* dst, const T* plane, const Problem& p, Reach rz, Reach ry, Reach rw,
+              T fill) noexcept {
+#ifdef POOLKIT_X86_DISPATCH
+  if (p.simd == Simd::avx512) return level_avx512::stage_rows(dst, plane, p, rz, ry, rw, fill);
+  if (p.simd == Simd::avx2) return level_avx2::stage_rows(dst, plane, p, rz, ry, rw, fill);
+#endif
+  return level_base::stage_rows(dst, plane, p, rz, ry, rw, fill);
+}
+
 /// Call f(src, q, row_begin, row_end) over output rows [row_begin, row_end) of one
 /// channels-first plane (its first element at `plane`) of a problem that stages(): in bands,
 /// each a contiguous copy (in `workspace`) of the input rows its windows reach, the padding
@@ -89,7 +100,6 @@ void for_each_stage(const Problem& p, const T* plane, index_t row_begin, index_t
   const index_t fit = kBudget / static_cast<index_t>(sizeof(T)) / slice;
   index_t n = fit > band_axis.extent() ? (fit - band_axis.extent()) / band_axis.stride + 1 : 1;
   if (!over_h) n *= h.out;
-  const index_t sd = p.in_strides[0], sh = p.in_strides[1], sw = p.in_strides[2];
 
   Problem q = p.one_plane();
   q.algorithm = p.resolved_algorithm();
@@ -109,21 +119,7 @@ void for_each_stage(const Problem& p, const T* plane, index_t row_begin, index_t
     const index_t rows = ry.end - ry.first;
     T* const buffer = workspace.get<T>(Workspace::kStage, (rz.end - rz.first) * rows * width +
                                                            kSlack);
-    T* dst = buffer;
-    for (index_t z = rz.first; z < rz.end; ++z)
-      for (index_t y = ry.first; y < ry.end; ++y, dst += width) {
-        if (z < 0 || z >= d.in || y < 0 || y >= h.in) {
-          std::fill(dst, dst + width, fill);
-          continue;
-        }
-        const T* src = plane + z * sd + y * sh;
-        const index_t x0 = std::max<index_t>(rw.first, 0), x1 = std::min(rw.end, w.in);
-        std::fill(dst, dst + (x0 - rw.first), fill);
-        T* row = dst + (x0 - rw.first);
-        if (sw == 1) copy_lanes(row, src + x0, x1 - x0);
-        else for (index_t x = x0; x < x1; ++x) row[x - x0] = src[x * sw];
-        std::fill(row + (x1 - x0), dst + width, fill);
-      }
+    T* dst = stage_rows(buffer, plane, p, rz, ry, rw, fill);
     q.geom.axes[0] = over_h ? d : shifted(d, rz);
     q.geom.axes[1] = shifted(h, ry);
     q.geom.axes[2] = shifted(w, rw);

@@ -175,16 +175,25 @@ inline constexpr index_t kSlack = 2 * kLanes;
 template <index_t N>
 using Lanes = std::integral_constant<index_t, N>;
 
-/// dst[c] = src[c] for c < n (a block's lanes, or a staged row). A run-time n goes in blocks
-/// of 16: a plain copy loop of unknown length becomes a call to memcpy (or `rep movs`), which
-/// costs more than these short runs.
+/// dst[c] = src[c] for c < n (a block's lanes, or a staged row; the two do not overlap). A
+/// run-time n of at least 16 goes in blocks of 16, the last moved back to end at n (a plain
+/// copy loop of unknown length becomes a call to memcpy, or `rep movs`, which costs more than
+/// these short runs; a remainder copied element by element cost a staged row of 28 floats 12
+/// stores more).
 template <typename T, typename N>
 inline void copy_lanes(T* dst, const T* src, N n) noexcept {
-  index_t c = 0;
-  if constexpr (std::is_same_v<N, index_t>)
-    for (; c + 16 <= n; c += 16)
-      for (index_t k = 0; k < 16; ++k) dst[c + k] = src[c + k];
-  for (; c < n; ++c) dst[c] = src[c];
+  constexpr index_t kBlock = 16;
+  auto block = [&](index_t c) {
+    for (index_t k = 0; k < kBlock; ++k) dst[c + k] = src[c + k];
+  };
+  if constexpr (std::is_same_v<N, index_t>) {
+    if (n >= kBlock) {
+      for (index_t c = 0; c + kBlock < n; c += kBlock) block(c);
+      block(n - kBlock);
+      return;
+    }
+  }
+  for (index_t c = 0; c < n; ++c) dst[c] = src[c];
 }
 
 /// N lanes of T in one value of GCC's vector extension: the compiler lowers its operations

@@ -46,10 +46,11 @@ struct AvgOp {
   AvgOptions options{};
   /// W's divisor factor per output column (the override where there is one).
   const index_t* w_factor = nullptr;
-  /// Room for one divisor per output column: those of the rows whose D and H factors multiply
-  /// to `table_factor`, filled on the first row with a new product. Most rows share one (every
-  /// window inside the padded extent), so the row's divisors cost a load, not a multiply and a
-  /// conversion per output.
+  /// Room for one divisor per output column, and kLanes ones after them (read by vector lanes
+  /// that are dropped): those of the rows whose D and H factors multiply to `table_factor`,
+  /// filled on the first row with a new product. Most rows share one (every window inside the
+  /// padded extent), so the row's divisors cost a load, not a multiply and a conversion per
+  /// output.
   Divisor* divisors = nullptr;
   /// Whether the inner columns of the geometry the loop runs share W's divisor factor: true for
   /// the direct algorithm; not for the separable one's second pass, whose W axis is trivial.
@@ -59,9 +60,32 @@ struct AvgOp {
   /// The output row whose divisors the table holds (each op serves one job).
   mutable index_t row_d = -1, row_h = -1, table_factor = 0;
 
-  /// No vector path: its sums in window order form one chain per lane, which the pass per
-  /// tap, over up to kLanes lanes at once, runs faster (measured on 3 x 3 stride-2 windows).
-  static constexpr bool kVector = false;
+  /// Vector steps where sums accumulate in T itself (float and double): the twins of begin,
+  /// take and store, over vectors of lanes, their steps those of `Steps` (the level's
+  /// VectorSteps). Lanes add in window order, as take does, so sums match bit for bit.
+  static constexpr bool kVector = std::is_same_v<Acc, T>;
+  /// Rounding makes a sum depend on the order of its terms.
+  static constexpr bool kAnyOrder = false;
+  template <index_t N>
+  using Vector = vec_t<Acc, N>;
+  template <typename Steps, typename V>
+  static void vbegin(V& sum) noexcept { Steps::fill(sum, Acc(0)); }
+  template <typename Steps, typename V>
+  static void vtake(V& sum, const V& v) noexcept { Steps::add(sum, v); }
+  /// Stores the first `lanes` lanes (output columns ow, ow + 1, ...) of a vector of sums,
+  /// divided as store divides them.
+  template <typename Steps, typename V, typename N>
+  void vstore(const V& sum, N lanes, index_t at, index_t od, index_t oh,
+              index_t ow) const noexcept {
+    V result = sum;
+    if constexpr (kDivide) {
+      if (od != row_d || oh != row_h) start_row(od, oh);
+      V d;
+      Steps::load(d, divisors + ow);
+      Steps::divide(result, d);
+    }
+    Steps::store(out + at, result, lanes);
+  }
   /// Whether lanes may run over the elements of several sites (store sees the first's column).
   bool site_lanes() const noexcept {
     return !kDivide || options.divisor_override > 0 || uniform_inner;
@@ -93,8 +117,9 @@ struct AvgOp {
             : geom->d().divisor_factor(od, pad) * geom->h().divisor_factor(oh, pad);
     if (factor == table_factor) return;
     table_factor = factor;
-    for (index_t o = 0; o < geom->w().out; ++o)
-      divisors[o] = static_cast<Divisor>(factor * w_factor[o]);
+    const index_t n = geom->w().out;
+    for (index_t o = 0; o < n; ++o) divisors[o] = static_cast<Divisor>(factor * w_factor[o]);
+    std::fill(divisors + n, divisors + n + kLanes, Divisor(1));
   }
   /// dst[c] = sum[c] over its divisor (d[c] with kPerLane, else d[0]), for each lane: without
   /// a branch per lane where the sums allow it (in_double), so that the loop vectorises. The
@@ -139,8 +164,9 @@ void avg_pool(const Problem& p, const T* in, T* out, AvgOptions options) {
   const bool staged = stages(p, sizeof(T));
   run_jobs(p, [&](Workspace& workspace, index_t plane, index_t row_begin, index_t row_end) {
     using Final = AvgOp<T, true>;
+    using Divisor = typename Final::Divisor;
     Final final_op{out + plane * plane_out, &p.geom, options, w_factor.data(),
-                   workspace.get<typename Final::Divisor>(Workspace::kDivisors, w.out)};
+                   workspace.get<Divisor>(Workspace::kDivisors, w.out + kLanes)};
     final_op.in_double = in_double;
     final_op.uniform_inner = !separable && !staged;
     auto pool = [&](const T* src, const Problem& q, index_t r0, index_t r1) {

@@ -42,19 +42,26 @@ struct MaxOp {
 
   /// Whether the vector path takes this op: values only, of a type the vector extension has.
   static constexpr bool kVector = !kIndices && std::is_arithmetic_v<T>;
+  /// Whether a window's result is the same whatever the order its taps are taken in: the
+  /// first maximum of the first maxima of parts of a window (the first NaN of their first
+  /// NaNs) is the window's. Not with indices: ties keep the first in window order.
+  static constexpr bool kAnyOrder = !kIndices;
   /// The vector of N window states.
   template <index_t N>
   using Vector = vec_t<T, N>;
-  /// The vector twins of begin, take and Block::set, over vectors of lanes, their steps
-  /// those of `Steps` (the level's VectorSteps).
+  /// The vector twins of begin, take and store, over vectors of lanes, their steps those of
+  /// `Steps` (the level's VectorSteps).
   template <typename Steps, typename V>
   static void vbegin(V& best) noexcept { Steps::fill(best, lowest<T>()); }
   template <typename Steps, typename V>
   static void vtake(V& best, const V& v) noexcept {
     Steps::template take_max<kOrdered>(best, v);
   }
-  template <typename Steps, typename V>
-  static void vset(Block& b, const V& best) noexcept { Steps::store(b.best, best); }
+  /// Stores the first `lanes` lanes of a vector of states, as store does a block's.
+  template <typename Steps, typename V, typename N>
+  void vstore(const V& best, N lanes, index_t at, index_t, index_t, index_t) const noexcept {
+    Steps::store(out + at, best, lanes);
+  }
   /// Whether lanes may run over the elements of several sites (positions are per lane).
   bool site_lanes() const noexcept { return !kIndices; }
   /// A window whose first in-bounds tap lies at flat position `first`.
