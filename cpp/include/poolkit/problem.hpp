@@ -176,16 +176,14 @@ template <index_t N>
 using Lanes = std::integral_constant<index_t, N>;
 
 /// dst[c] = src[c] for c < n (a block's lanes, or a staged row; the two do not overlap). A
-/// run-time n of at least 16 goes in blocks of 16, the last moved back to end at n (a plain
-/// copy loop of unknown length becomes a call to memcpy, or `rep movs`, which costs more than
-/// these short runs; a remainder copied element by element cost a staged row of 28 floats 12
-/// stores more).
+/// run-time n of at least 16 goes in blocks of 16, each a copy of known size (vector moves),
+/// the last moved back to end at n: a plain copy loop of unknown length becomes a call to
+/// memcpy (or `rep movs`), which costs more than these short runs, and a remainder copied
+/// element by element cost a staged row of 28 floats 12 stores more.
 template <typename T, typename N>
 inline void copy_lanes(T* dst, const T* src, N n) noexcept {
   constexpr index_t kBlock = 16;
-  auto block = [&](index_t c) {
-    for (index_t k = 0; k < kBlock; ++k) dst[c + k] = src[c + k];
-  };
+  auto block = [&](index_t c) { __builtin_memcpy(dst + c, src + c, kBlock * sizeof(T)); };
   if constexpr (std::is_same_v<N, index_t>) {
     if (n >= kBlock) {
       for (index_t c = 0; c + kBlock < n; c += kBlock) block(c);
