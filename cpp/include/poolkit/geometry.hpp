@@ -196,14 +196,6 @@ struct Geometry {
   constexpr index_t out_size() const noexcept {
     return axes[0].out * axes[1].out * axes[2].out;
   }
-  /// Whether every tap of every window lies inside the input.
-  constexpr bool windows_inside() const noexcept {
-    for (const Axis& a : axes) {
-      const Span s = a.inner_outputs();
-      if (s.begin != 0 || s.end != a.out) return false;
-    }
-    return true;
-  }
   /// Output "rows": every (od, oh) pair, the unit that threads split a plane by.
   constexpr index_t out_rows() const noexcept { return axes[0].out * axes[1].out; }
 };
