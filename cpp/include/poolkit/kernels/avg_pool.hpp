@@ -72,16 +72,17 @@ struct AvgOp {
   static void vbegin(V& sum) noexcept { Steps::fill(sum, Acc(0)); }
   template <typename Steps, typename V>
   static void vtake(V& sum, const V& v) noexcept { Steps::add(sum, v); }
-  /// Stores the first `lanes` lanes (output columns ow, ow + 1, ...) of a vector of sums,
-  /// divided as store divides them.
+  /// Stores the first `lanes` lanes of a vector of sums, divided as store divides them: the
+  /// lanes of output columns ow, ow + 1, ... (ow_step 1), or of column ow's divisor (0).
   template <typename Steps, typename V, typename N>
-  void vstore(const V& sum, N lanes, index_t at, index_t od, index_t oh,
-              index_t ow) const noexcept {
+  void vstore(const V& sum, N lanes, index_t at, index_t od, index_t oh, index_t ow,
+              index_t ow_step) const noexcept {
     V result = sum;
     if constexpr (kDivide) {
       if (od != row_d || oh != row_h) start_row(od, oh);
       V d;
-      Steps::load(d, divisors + ow);
+      if (ow_step == 0) Steps::fill(d, divisors[ow]);
+      else Steps::load(d, divisors + ow);
       Steps::divide(result, d);
     }
     Steps::store(out + at, result, lanes);

@@ -59,7 +59,8 @@ struct MaxOp {
   }
   /// Stores the first `lanes` lanes of a vector of states, as store does a block's.
   template <typename Steps, typename V, typename N>
-  void vstore(const V& best, N lanes, index_t at, index_t, index_t, index_t) const noexcept {
+  void vstore(const V& best, N lanes, index_t at, index_t, index_t, index_t,
+              index_t) const noexcept {
     Steps::store(out + at, best, lanes);
   }
   /// Whether lanes may run over the elements of several sites (positions are per lane).
