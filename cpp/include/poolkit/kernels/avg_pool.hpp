@@ -42,10 +42,11 @@ struct AvgOp {
     void set(index_t c, State s) noexcept { sum[c] = s.sum; }
   };
   Out* out;
-  const Geometry* geom = nullptr;
   AvgOptions options{};
-  /// W's divisor factor per output column (the override where there is one).
-  const index_t* w_factor = nullptr;
+  /// Each axis's divisor factor per output position (D's, H's and W's; W's the override, and
+  /// the others 1, where there is one).
+  const index_t *d_factor = nullptr, *h_factor = nullptr, *w_factor = nullptr;
+  index_t w_out = 0;  // output columns
   /// Room for one divisor per output column, and kLanes ones after them (read by vector lanes
   /// that are dropped): those of the rows whose D and H factors multiply to `table_factor`,
   /// filled on the first row with a new product. Most rows share one (every window inside the
@@ -57,8 +58,9 @@ struct AvgOp {
   bool uniform_inner = true;
   /// Whether every sum and divisor lies where divide_round_in_double<T> is exact.
   bool in_double = false;
-  /// The output row whose divisors the table holds (each op serves one job).
-  mutable index_t row_d = -1, row_h = -1, table_factor = 0;
+  /// The product of D's and H's factors that the table's divisors hold (each op serves one
+  /// job).
+  mutable index_t table_factor = 0;
 
   /// Vector steps where sums accumulate in T itself (float and double): the twins of begin,
   /// take and store, over vectors of lanes, their steps those of `Steps` (the level's
@@ -79,7 +81,7 @@ struct AvgOp {
               index_t ow_step) const noexcept {
     V result = sum;
     if constexpr (kDivide) {
-      if (od != row_d || oh != row_h) start_row(od, oh);
+      start_row(od, oh);
       V d;
       if (ow_step == 0) Steps::fill(d, divisors[ow]);
       else Steps::load(d, divisors + ow);
@@ -99,7 +101,7 @@ struct AvgOp {
   void store(const Block& b, N lanes, index_t at, index_t od, index_t oh, index_t ow,
              index_t ow_step) const noexcept {
     if constexpr (kDivide) {
-      if (od != row_d || oh != row_h) start_row(od, oh);
+      start_row(od, oh);
       // Lanes of one site share a divisor; lanes over columns take one each.
       if (ow_step == 0) divide<false>(out + at, b.sum, divisors + ow, lanes, in_double);
       else divide<true>(out + at, b.sum, divisors + ow, lanes, in_double);
@@ -107,18 +109,15 @@ struct AvgOp {
       for (index_t c = 0; c < lanes; ++c) out[at + c] = b.sum[c];
     }
   }
-  /// Makes the table hold the divisors of output row (od, oh).
+  /// Makes the table hold the divisors of output row (od, oh): two loads and a product
+  /// where it holds them already (the vector steps store two output rows in turn, and
+  /// computing the row's factors from the geometry had cost the Inception 3 x 3 average 8% of
+  /// its instructions).
   void start_row(index_t od, index_t oh) const noexcept {
-    row_d = od;
-    row_h = oh;
-    const bool pad = options.count_include_pad;
-    const index_t factor =
-        options.divisor_override > 0
-            ? 1
-            : geom->d().divisor_factor(od, pad) * geom->h().divisor_factor(oh, pad);
+    const index_t factor = d_factor[od] * h_factor[oh];
     if (factor == table_factor) return;
     table_factor = factor;
-    const index_t n = geom->w().out;
+    const index_t n = w_out;
     for (index_t o = 0; o < n; ++o) divisors[o] = static_cast<Divisor>(factor * w_factor[o]);
     std::fill(divisors + n, divisors + n + kLanes, Divisor(1));
   }
@@ -150,14 +149,23 @@ void avg_pool(const Problem& p, const T* in, T* out, AvgOptions options) {
   using Acc = accum_t<T>;
   const index_t plane_out = p.out_plane_size();
   const bool separable = p.resolved_algorithm() == Algorithm::separable;
-  const Axis& w = p.geom.w();
-  std::vector<index_t> w_factor(static_cast<std::size_t>(w.out));
-  for (index_t o = 0; o < w.out; ++o)
-    w_factor[static_cast<std::size_t>(o)] = options.divisor_override > 0
-                                                ? options.divisor_override
-                                                : w.divisor_factor(o, options.count_include_pad);
-  // Sums cover at most a whole window; divisors are at most its taps, or the override.
   const Geometry& g = p.geom;
+  const Axis& w = g.w();
+  // Each axis's divisor factor per output position, D's, H's and W's one after the other
+  // (one allocation): the override goes in W's.
+  std::vector<index_t> factors(static_cast<std::size_t>(g.d().out + g.h().out + w.out));
+  index_t* axis_factors[3];
+  index_t* next = factors.data();
+  for (int i = 0; i < 3; ++i) {
+    const Axis& a = g.axes[i];
+    axis_factors[i] = next;
+    for (index_t o = 0; o < a.out; ++o)
+      next[o] = options.divisor_override <= 0 ? a.divisor_factor(o, options.count_include_pad)
+                : i == 2                      ? options.divisor_override
+                                              : 1;
+    next += a.out;
+  }
+  // Sums cover at most a whole window; divisors are at most its taps, or the override.
   index_t taps = 0;
   const bool in_double =
       !mul_overflows(g.d().kernel, g.h().kernel, &taps) && !mul_overflows(taps, w.kernel, &taps) &&
@@ -166,8 +174,12 @@ void avg_pool(const Problem& p, const T* in, T* out, AvgOptions options) {
   run_jobs(p, [&](Workspace& workspace, index_t plane, index_t row_begin, index_t row_end) {
     using Final = AvgOp<T, true>;
     using Divisor = typename Final::Divisor;
-    Final final_op{out + plane * plane_out, &p.geom, options, w_factor.data(),
-                   workspace.get<Divisor>(Workspace::kDivisors, w.out + kLanes)};
+    Final final_op{out + plane * plane_out, options};
+    final_op.d_factor = axis_factors[0];
+    final_op.h_factor = axis_factors[1];
+    final_op.w_factor = axis_factors[2];
+    final_op.w_out = w.out;
+    final_op.divisors = workspace.get<Divisor>(Workspace::kDivisors, w.out + kLanes);
     final_op.in_double = in_double;
     final_op.uniform_inner = !separable && !staged;
     auto pool = [&](const T* src, const Problem& q, index_t r0, index_t r1) {
