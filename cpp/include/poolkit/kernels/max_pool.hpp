@@ -53,6 +53,9 @@ struct MaxOp {
   /// `Steps` (the level's VectorSteps).
   template <typename Steps, typename V>
   static void vbegin(V& best) noexcept { Steps::fill(best, lowest<T>()); }
+  /// The state of the one tap v.
+  template <typename Steps, typename V>
+  static void vfrom(V& best, const V& v) noexcept { best = v; }
   template <typename Steps, typename V>
   static void vtake(V& best, const V& v) noexcept {
     Steps::template take_max<kOrdered>(best, v);
