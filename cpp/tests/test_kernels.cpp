@@ -124,12 +124,27 @@ naive::AxisArgs random_axis(Rng& r, int kind) {
 
 // ---- values ---------------------------------------------------------------------------------
 
+/// A quiet NaN: for float and double of random sign and payload, so that a max returning
+/// another NaN of its window than the first shows (the half types' own NaN otherwise).
+template <typename T>
+T random_nan(Rng& r) {
+  const std::uint64_t g = r.gen();
+  if constexpr (std::is_same_v<T, float>) {
+    const auto bits = static_cast<std::uint32_t>(0x7fc00000u | (g & 0x803fffffu));
+    return __builtin_bit_cast(float, bits);
+  } else if constexpr (std::is_same_v<T, double>) {
+    return __builtin_bit_cast(double, 0x7ff8000000000000u | (g & 0x8007ffffffffffffu));
+  } else {
+    return static_cast<T>(std::numeric_limits<float>::quiet_NaN());
+  }
+}
+
 /// A value of T: ties, extremes and (where `nan`) NaN at a rate that puts one in most windows.
 template <typename T>
 T random_value(Rng& r, bool nan) {
   if constexpr (poolkit::is_float_v<T>) {
     const int pick = static_cast<int>(r.gen() % 40);
-    if (pick == 0 && nan) return static_cast<T>(std::numeric_limits<float>::quiet_NaN());
+    if (pick == 0 && nan) return random_nan<T>(r);
     if (pick == 1) return poolkit::lowest<T>();
     if (pick < 20) return static_cast<T>(static_cast<float>(r.gen() % 7) - 3.0f);  // ties
     return static_cast<T>(std::uniform_real_distribution<float>(-100, 100)(r.gen));
@@ -151,6 +166,13 @@ T sentinel() {
     return std::numeric_limits<T>::max();
 }
 
+/// Whether a and b hold the same bits: a max returns one of its taps, the first NaN if any.
+template <typename T>
+bool same_bits(T a, T b) {
+  return std::memcmp(&a, &b, sizeof(T)) == 0;
+}
+
+/// Whether a and b are the same value, any NaN matching any NaN.
 template <typename T>
 bool same_value(T a, T b) {
   if constexpr (poolkit::is_float_v<T>) {
@@ -393,7 +415,7 @@ void check_problem(Rng& r, int dims, const naive::AxisArgs* spatial, const char*
         poolkit::avg_pool(p, in, got_avg.data(), avg_options[rule]);
         const char* what = algorithm == poolkit::Algorithm::direct ? "direct" : "separable";
         for (std::size_t i = 0; i < total; ++i) {
-          CHECK(same_value(got_max[i], want_max[i]), "%s %s max at %zu (%s, %d threads, simd %d)",
+          CHECK(same_bits(got_max[i], want_max[i]), "%s %s max at %zu (%s, %d threads, simd %d)",
                 name, what, i, channels_last ? "channels-last" : "channels-first", p.threads,
                 level);
           if (with_indices)
