@@ -139,13 +139,17 @@ T random_nan(Rng& r) {
   }
 }
 
-/// A value of T: ties, extremes and (where `nan`) NaN at a rate that puts one in most windows.
+/// A value of T: ties, extremes, infinities and (where `nan`) NaN at a rate that puts one in
+/// most windows.
 template <typename T>
 T random_value(Rng& r, bool nan) {
   if constexpr (poolkit::is_float_v<T>) {
     const int pick = static_cast<int>(r.gen() % 40);
     if (pick == 0 && nan) return random_nan<T>(r);
     if (pick == 1) return poolkit::lowest<T>();
+    // +inf too: where it meets -inf in a guarded max's sums, the max pools again testing
+    // every tap (results the same either way).
+    if (pick == 2) return static_cast<T>(std::numeric_limits<float>::infinity());
     if (pick < 20) return static_cast<T>(static_cast<float>(r.gen() % 7) - 3.0f);  // ties
     return static_cast<T>(std::uniform_real_distribution<float>(-100, 100)(r.gen));
   } else {

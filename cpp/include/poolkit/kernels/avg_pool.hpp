@@ -40,7 +40,11 @@ struct AvgOp {
     Acc sum[kLanes];
     State get(index_t c) const noexcept { return {sum[c]}; }
     void set(index_t c, State s) noexcept { sum[c] = s.sum; }
+    /// set for a window held in registers (see MaxOp::take).
+    void hold(index_t c, State s) noexcept { set(c, s); }
   };
+  /// Nothing to do with the loop nest's block at its end (see MaxOp::finish).
+  void finish(const Block&) const noexcept {}
   Out* out;
   AvgOptions options{};
   /// Each axis's divisor factor per output position (D's, H's and W's; W's the override, and
@@ -68,6 +72,8 @@ struct AvgOp {
   static constexpr bool kVector = std::is_same_v<Acc, T>;
   /// Rounding makes a sum depend on the order of its terms.
   static constexpr bool kAnyOrder = false;
+  /// Every step exact (see MaxOp::kGuarded).
+  static constexpr bool kGuarded = false;
   template <index_t N>
   using Vector = vec_t<Acc, N>;
   template <typename Steps, typename V>
@@ -94,8 +100,9 @@ struct AvgOp {
     return !kDivide || options.divisor_override > 0 || uniform_inner;
   }
   static State begin(index_t) noexcept { return {Acc(0)}; }
-  /// The tap `v` (a T, or a partial sum already in Acc).
-  template <typename S>
+  /// The tap `v` (a T, or a partial sum already in Acc), the window's state held in
+  /// registers or not (kHeld: see MaxOp::take).
+  template <bool kHeld = false, typename S>
   static void take(State& s, S v, index_t) noexcept { s.sum += static_cast<Acc>(v); }
   template <typename N>
   void store(const Block& b, N lanes, index_t at, index_t od, index_t oh, index_t ow,
