@@ -195,6 +195,40 @@ def test_nan_after_the_maximum_still_wins(dtype):
         assert i[0, 0] == np.flatnonzero(np.isnan(x))[0]
 
 
+# Max without indices over float input read in place (not staged) takes the larger tap
+# untested in its vector steps and held windows, sums those taps, and pools a job again
+# testing every tap where the sums hold a NaN. (kernel, stride, padding, N, C, H, W): sizes
+# that reach those steps, channels-last sites of few channels and of many.
+GUARDED = [
+    (3, 2, 1, 2, 24, 40, 40),
+    (3, 1, 0, 2, 40, 30, 41),
+    (2, 2, 0, 1, 24, 32, 48),
+]
+
+
+@pytest.mark.parametrize("case", ["clean", "nan_in_one_plane", "both_infinities"])
+@pytest.mark.parametrize("window", GUARDED, ids=[str(g) for g in GUARDED])
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=dtype_id)
+def test_max_with_nan_checked_afterwards(dtype, layout, window, case, rng):
+    k, s, p, n, c, h, w = window
+    x = rng.standard_normal((n, c, h, w)).astype(dtype)
+    if case == "nan_in_one_plane":
+        for _ in range(3):
+            x[n - 1, c // 2, rng.integers(h), rng.integers(w)] = np.nan
+    elif case == "both_infinities":  # sums meet inf - inf: pooled again, the same results
+        x[rng.random(x.shape) < 0.05] = np.inf
+        x[rng.random(x.shape) < 0.05] = -np.inf
+    if layout == "NHWC":
+        x = np.ascontiguousarray(np.moveaxis(x, 1, -1))
+    before = x.copy()
+    got = pk.max_pool2d(x, k, s, p, layout=layout)
+    want, _ = oracle_max(x, k, s, p, 1, False, layout)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(x, before)
+    assert np.isnan(got).any() == (case == "nan_in_one_plane")
+
+
 @pytest.mark.parametrize("window", NAN_WINDOWS, ids=[_wid(w) for w in NAN_WINDOWS])
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("dtype", SUPPORTED_DTYPES, ids=dtype_id)
