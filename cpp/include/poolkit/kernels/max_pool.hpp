@@ -167,13 +167,17 @@ void max_pool(const Problem& p, const T* in, T* out, index_t* indices) {
       // the values of q call for: no test where q says they hold no NaN; with `guarded`, for
       // float and double without indices, the taps checked afterwards, then every tap if that
       // saw a NaN (pooling again). Returns whether the values were found to hold no NaN.
-      auto tested = [&](const Problem& q, bool guarded, auto&& go) {
-        if (q.nan_free) {
-          go(NanTests<NanTest::none>{});
-          return true;
-        }
-        if constexpr (!kIndices && std::is_floating_point_v<T>)
+      // (Only float and double without indices skip tests: nothing else is ever found free of
+      // NaN, and each variant compiled costs build time.)
+      constexpr bool kSkips = !kIndices && std::is_floating_point_v<T>;
+      auto tested = [&](const Problem& q, [[maybe_unused]] bool guarded, auto&& go) {
+        if constexpr (kSkips) {
+          if (q.nan_free) {
+            go(NanTests<NanTest::none>{});
+            return true;
+          }
           if (guarded && !go(NanTests<NanTest::afterwards>{})) return true;
+        }
         go(NanTests<NanTest::every_tap>{});
         return false;
       };
@@ -207,8 +211,9 @@ void max_pool(const Problem& p, const T* in, T* out, index_t* indices) {
                             b.row_end, op);
           };
           // The row maxima hold a NaN only where the input did.
-          if (nan_free) columns(NanTests<NanTest::none>{});
-          else columns(NanTests<NanTest::every_tap>{});
+          if constexpr (kSkips)
+            if (nan_free) return columns(NanTests<NanTest::none>{});
+          columns(NanTests<NanTest::every_tap>{});
         });
       };
       const T* src = in + p.in_offset(plane);
