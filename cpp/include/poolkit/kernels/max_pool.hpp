@@ -25,13 +25,13 @@ using NanTests = std::integral_constant<NanTest, kTest>;
 /// positions up in `remap` (the first pass's indices, `channels` per site).
 template <typename T, bool kIndices, NanTest kNan = NanTest::every_tap>
 struct MaxOp {
-  /// Whether the vector steps and the scalar steps of windows held in registers (take<true>: 2 x
-  /// 2 and 3 x 3 windows, channels-first edge columns) take the larger tap without the NaN test,
-  /// adding every tap they take into sums that go into `guard`: where no sum is a NaN (saw_nan()
-  /// false) no tap was one and the results stand; otherwise the caller pools again testing every
-  /// tap. Scalar steps over states in memory test each tap (a sum there cost a load and a store
-  /// per tap: a 5 x 5 stride-3 max ran 20% slower). Floats and doubles without indices (a sum of
-  /// float16 values costs more than the test).
+  /// Whether the vector steps and the scalar steps of windows held in registers (take<true>:
+  /// 2 x 2 and 3 x 3 windows, channels-first edge columns) take the larger tap without the NaN
+  /// test, adding every tap they take into sums that go into `guard`: where no sum is a NaN
+  /// (saw_nan() false) no tap was one and the results stand; otherwise the caller pools again
+  /// testing every tap. Scalar steps over states in memory test each tap (a sum there cost a
+  /// load and a store per tap: a 5 x 5 stride-3 max ran 20% slower). Floats and doubles
+  /// without indices (a sum of float16 values costs more than the test).
   static constexpr bool kGuarded = kNan == NanTest::afterwards;
   static_assert(!kGuarded || (!kIndices && std::is_floating_point_v<T>), "guarded max");
   /// The running state of one window (with kGuarded, the sum of its taps).
