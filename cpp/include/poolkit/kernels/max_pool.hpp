@@ -164,26 +164,24 @@ void max_pool(const Problem& p, const T* in, T* out, index_t* indices) {
       T* dst = out + plane * plane_out;
       index_t* idx = kIndices ? indices + plane * plane_out : nullptr;
       // Runs go(test), which pools with MaxOp's NaN test `test` and returns saw_nan(), as
-      // the values of q call for: no test where q says they hold no NaN; with `guarded`, for
-      // float and double without indices, the taps checked afterwards, then every tap if that
-      // saw a NaN (pooling again). Returns whether the values were found to hold no NaN.
-      // (Only float and double without indices skip tests: nothing else is ever found free of
-      // NaN, and each variant compiled costs build time.)
+      // the values of q call for: no test where q says they hold no NaN; else, for float and
+      // double without indices, the taps checked afterwards, then every tap if that saw a
+      // NaN (pooling again). (Only float and double without indices skip tests: nothing else
+      // is ever found free of NaN, and each variant compiled costs build time.)
       constexpr bool kSkips = !kIndices && std::is_floating_point_v<T>;
-      auto tested = [&](const Problem& q, [[maybe_unused]] bool guarded, auto&& go) {
+      auto tested = [&](const Problem& q, auto&& go) {
         if constexpr (kSkips) {
           if (q.nan_free) {
             go(NanTests<NanTest::none>{});
-            return true;
+            return;
           }
-          if (guarded && !go(NanTests<NanTest::afterwards>{})) return true;
+          if (!go(NanTests<NanTest::afterwards>{})) return;
         }
         go(NanTests<NanTest::every_tap>{});
-        return false;
       };
       auto pool = [&](const T* src, const Problem& q, index_t r0, index_t r1) {
         if (!separable) {
-          tested(q, true, [&](auto test) {
+          tested(q, [&](auto test) {
             MaxOp<T, kIndices, decltype(test)::value> op{dst, idx};
             pool_plane_rows(q.simd, src, q, r0, r1, op);
             return op.saw_nan();
@@ -195,24 +193,27 @@ void max_pool(const Problem& p, const T* in, T* out, index_t* indices) {
           T* mid = workspace.get<T>(Workspace::kRows, b.mid_size());
           index_t* mid_idx =
               kIndices ? workspace.get<index_t>(Workspace::kRowIndices, b.mid_size()) : nullptr;
-          // The row pass is not guarded: its rows of 5 to 7 taps summed cost more than the
-          // test they save (the YOLO 5 x 5 max ran 3.95 -> 4.09 ms guarded).
-          const bool nan_free = tested(q, false, [&](auto test) {
+          tested(q, [&](auto test) {
             MaxOp<T, kIndices, decltype(test)::value> rows{mid, mid_idx, b.flat_offset};
             pool_plane_rows(q.simd, src + b.in_offset, b.rows, 0, b.rows.geom.out_rows(), rows);
             return rows.saw_nan();
           });
           // What the first pass leaves unwritten, the slack included, is read by lanes the
           // second drops: set, so that nothing reads uninitialised memory.
-          std::fill(mid + b.rows.out_plane_size(), mid + b.mid_size(), lowest<T>());
+          const index_t written = b.rows.out_plane_size();
+          std::fill(mid + written, mid + b.mid_size(), lowest<T>());
           auto columns = [&](auto test) {
             MaxOp<T, kIndices, decltype(test)::value> op{dst, idx, 0, mid_idx, b.channels()};
             pool_plane_rows(q.simd, static_cast<const T*>(mid), b.columns, b.row_begin,
                             b.row_end, op);
           };
-          // The row maxima hold a NaN only where the input did.
+          // The row maxima hold a NaN only where the input did; unless q says it holds none,
+          // they are checked (a guarded row pass that saw none may still have taken NaN
+          // through its tested steps, and a pass over mid costs a fraction of one over its
+          // window rows).
           if constexpr (kSkips)
-            if (nan_free) return columns(NanTests<NanTest::none>{});
+            if (q.nan_free || !any_nan(q.simd, static_cast<const T*>(mid), written))
+              return columns(NanTests<NanTest::none>{});
           columns(NanTests<NanTest::every_tap>{});
         });
       };
