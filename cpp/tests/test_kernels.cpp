@@ -488,7 +488,34 @@ void run_dtype(const char* name, long cases, long* kind_totals) {
   std::fflush(stdout);  // a sanitizer abort in the next dtype must not swallow it
 }
 
+/// divide_round_in<F, int16_t> against the exact rounding at the edges of its bounds
+/// (|sum| < 2**(p - 2), divisor < 2**p): sums at, beside and half-way between multiples of
+/// divisors small and large, the largest sums included.
+template <typename F>
+void check_divide_in(const char* name) {
+  constexpr int kDigits = std::numeric_limits<F>::digits;
+  constexpr index_t kSum = (index_t{1} << (kDigits - 2)) - 1;
+  constexpr index_t kDivisor = (index_t{1} << kDigits) - 1;
+  Rng r{std::mt19937_64(7)};
+  for (int i = 0; i < 200000; ++i) {
+    const index_t d = r.one_in(2) ? r.pick(1, 64) : r.pick(1, kDivisor);
+    const index_t k = r.pick(-kSum / d, kSum / d);
+    const index_t near[] = {0, 1, -1, d / 2, (d + 1) / 2, d / 2 + 1, d / 2 - 1};
+    for (index_t e : near) {
+      index_t sum = k * d + e;
+      if (i == 0) sum = e % 2 == 0 ? kSum : -kSum;
+      if (sum > kSum || sum < -kSum) continue;
+      const auto got = poolkit::divide_round_in<F, std::int16_t>(sum, d);
+      const auto want = round_half_even<std::int16_t>(sum, d);
+      CHECK(got == want, "divide_round_in<%s>(%lld, %lld) = %d, expected %d", name,
+            static_cast<long long>(sum), static_cast<long long>(d), got, want);
+    }
+  }
+}
+
 void test_divide_round() {
+  check_divide_in<float>("float");
+  check_divide_in<double>("double");
   using poolkit::divide_round;
   CHECK((divide_round<std::int32_t, __int128>(5, 2) == 2), "5/2 ties to even");
   CHECK((divide_round<std::int32_t, __int128>(7, 2) == 4), "7/2 ties to even");

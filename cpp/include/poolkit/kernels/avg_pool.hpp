@@ -20,6 +20,10 @@ struct AvgOptions {
 
 namespace detail {
 
+/// How the average divides integer sums: exactly in integers, or in double or float where
+/// the sums and divisors allow it (divide_round_in).
+enum class IntDivision { exact, in_double, in_float };
+
 /// Window sums of T (or of partial sums already in accum_t<T>), accumulated in accum_t<T>.
 /// With kDivide each sum is divided by its window's divisor and rounded once to T: the
 /// override, or the product of the axes' factors. Without (the first pass of the separable
@@ -60,8 +64,9 @@ struct AvgOp {
   /// Whether the inner columns of the geometry the loop runs share W's divisor factor: true for
   /// the direct algorithm; not for the separable one's second pass, whose W axis is trivial.
   bool uniform_inner = true;
-  /// Whether every sum and divisor lies where divide_round_in_double<T> is exact.
-  bool in_double = false;
+  /// Where every integer sum and divisor lie that divide_round_in<F, T> is exact: in float,
+  /// in double, or neither.
+  IntDivision division = IntDivision::exact;
   /// The product of D's and H's factors that the table's divisors hold (each op serves one
   /// job).
   mutable index_t table_factor = 0;
@@ -110,8 +115,8 @@ struct AvgOp {
     if constexpr (kDivide) {
       start_row(od, oh);
       // Lanes of one site share a divisor; lanes over columns take one each.
-      if (ow_step == 0) divide<false>(out + at, b.sum, divisors + ow, lanes, in_double);
-      else divide<true>(out + at, b.sum, divisors + ow, lanes, in_double);
+      if (ow_step == 0) divide<false>(out + at, b.sum, divisors + ow, lanes, division);
+      else divide<true>(out + at, b.sum, divisors + ow, lanes, division);
     } else {
       for (index_t c = 0; c < lanes; ++c) out[at + c] = b.sum[c];
     }
@@ -129,18 +134,23 @@ struct AvgOp {
     std::fill(divisors + n, divisors + n + kLanes, Divisor(1));
   }
   /// dst[c] = sum[c] over its divisor (d[c] with kPerLane, else d[0]), for each lane: without
-  /// a branch per lane where the sums allow it (in_double), so that the loop vectorises. The
+  /// a branch per lane where the sums allow it (`division`), so that the loop vectorises. The
   /// pointers do not alias (nor would the compiler vectorise otherwise).
   template <bool kPerLane, typename N>
   static void divide(T* __restrict dst, const Acc* __restrict sum, const Divisor* __restrict d,
-                     N lanes, bool in_double) noexcept {
+                     N lanes, IntDivision division) noexcept {
     auto divisor = [d](index_t c) { return kPerLane ? d[c] : d[0]; };
     if constexpr (!is_float_v<T>) {
-      if (in_double) {
-        // Not unrolled whole for a known count of lanes: GCC then fails to vectorise it.
-        const index_t n = lanes;
+      // Not unrolled whole for a known count of lanes: GCC then fails to vectorise it.
+      const index_t n = lanes;
+      if (division == IntDivision::in_float) {
 #pragma GCC unroll 1
-        for (index_t c = 0; c < n; ++c) dst[c] = divide_round_in_double<T>(sum[c], divisor(c));
+        for (index_t c = 0; c < n; ++c) dst[c] = divide_round_in<float, T>(sum[c], divisor(c));
+        return;
+      }
+      if (division == IntDivision::in_double) {
+#pragma GCC unroll 1
+        for (index_t c = 0; c < n; ++c) dst[c] = divide_round_in<double, T>(sum[c], divisor(c));
         return;
       }
     }
@@ -174,9 +184,13 @@ void avg_pool(const Problem& p, const T* in, T* out, AvgOptions options) {
   }
   // Sums cover at most a whole window; divisors are at most its taps, or the override.
   index_t taps = 0;
-  const bool in_double =
-      !mul_overflows(g.d().kernel, g.h().kernel, &taps) && !mul_overflows(taps, w.kernel, &taps) &&
-      sums_divide_in_double<T>(taps, std::max(taps, options.divisor_override));
+  const bool bounded =
+      !mul_overflows(g.d().kernel, g.h().kernel, &taps) && !mul_overflows(taps, w.kernel, &taps);
+  const index_t max_divisor = std::max(taps, options.divisor_override);
+  const IntDivision division =
+      bounded && sums_divide_in<float, T>(taps, max_divisor)    ? IntDivision::in_float
+      : bounded && sums_divide_in<double, T>(taps, max_divisor) ? IntDivision::in_double
+                                                                 : IntDivision::exact;
   const bool staged = stages(p, sizeof(T));
   run_jobs(p, [&](Workspace& workspace, index_t plane, index_t row_begin, index_t row_end) {
     using Final = AvgOp<T, true>;
@@ -187,7 +201,7 @@ void avg_pool(const Problem& p, const T* in, T* out, AvgOptions options) {
     final_op.w_factor = axis_factors[2];
     final_op.w_out = w.out;
     final_op.divisors = workspace.get<Divisor>(Workspace::kDivisors, w.out + kLanes);
-    final_op.in_double = in_double;
+    final_op.division = division;
     final_op.uniform_inner = !separable && !staged;
     auto pool = [&](const T* src, const Problem& q, index_t r0, index_t r1) {
       if (!separable) return pool_plane_rows(q.simd, src, q, r0, r1, final_op);
