@@ -109,16 +109,20 @@ class Workspace {
  public:
   /// The buffers in use at once.
   enum Slot : int { kStage = 0, kRows = 1, kRowIndices = 2, kDivisors = 3, kSlots = 4 };
-  /// At least n elements of T in `slot`, aligned as new[] aligns (16 bytes).
+  /// At least n elements of T in `slot`, aligned to a cache line: where a buffer starts
+  /// decides which of a staged copy's vector loads split lines, and one kept from call to call
+  /// at new[]'s alignment (16 bytes) had cost the Inception 3 x 3 max 13% (0.75 -> 0.85 ms).
   template <typename T>
   T* get(Slot slot, index_t n) {
+    constexpr std::size_t kAlign = 64;
     Buffer& b = buffers_[slot];
     const std::size_t bytes = static_cast<std::size_t>(n) * sizeof(T);
     if (b.size < bytes) {
-      b.data.reset(new unsigned char[bytes]);
+      b.data.reset(new unsigned char[bytes + kAlign - 1]);
       b.size = bytes;
     }
-    return reinterpret_cast<T*>(b.data.get());
+    const std::uintptr_t at = reinterpret_cast<std::uintptr_t>(b.data.get());
+    return reinterpret_cast<T*>(b.data.get() + (kAlign - at % kAlign) % kAlign);
   }
   /// Frees the buffers larger than `keep` bytes.
   void release_above(std::size_t keep) noexcept {
