@@ -144,9 +144,9 @@ class Workspace {
 /// The calling thread's Workspace, kept from call to call (OpenMP keeps its worker threads),
 /// so that a call costs no allocation either: buffers made afresh per call had cost page
 /// faults and, where glibc maps large blocks afresh (a fixed mmap threshold), an unmap per
-/// worker per call, whose TLB shootdowns reach every core the process runs on (the NHWC YOLO
-/// 5 x 5 max on 16 cores: 1.75 ms at 16 threads, 1.95 at 4). Buffers above kKeepBytes are
-/// freed when a call's jobs end, so one huge call does not hold its memory.
+/// worker per call (the NHWC YOLO 5 x 5 max at 2 threads: 2.40 -> 1.80 ms; on 16 cores it had
+/// stalled at 1.95 ms from 4 threads on). Buffers above kKeepBytes are freed when a call's
+/// jobs end, so one huge call does not hold its memory.
 inline Workspace& thread_workspace() noexcept {
   static thread_local Workspace workspace;
   return workspace;
