@@ -488,10 +488,11 @@ void run_dtype(const char* name, long cases, long* kind_totals) {
   std::fflush(stdout);  // a sanitizer abort in the next dtype must not swallow it
 }
 
-/// divide_round_in<F, int16_t> against the exact rounding at the edges of its bounds
+/// divide_round_in<F, T> against the exact rounding at the edges of its bounds
 /// (|sum| < 2**(p - 2), divisor < 2**p): sums at, beside and half-way between multiples of
-/// divisors small and large, the largest sums included.
-template <typename F>
+/// divisors small and large, the largest sums included. T holds every quotient, so no tie is
+/// hidden by saturation.
+template <typename F, typename T>
 void check_divide_in(const char* name) {
   constexpr int kDigits = std::numeric_limits<F>::digits;
   constexpr index_t kSum = (index_t{1} << (kDigits - 2)) - 1;
@@ -505,17 +506,18 @@ void check_divide_in(const char* name) {
       index_t sum = k * d + e;
       if (i == 0) sum = e % 2 == 0 ? kSum : -kSum;
       if (sum > kSum || sum < -kSum) continue;
-      const auto got = poolkit::divide_round_in<F, std::int16_t>(sum, d);
-      const auto want = round_half_even<std::int16_t>(sum, d);
-      CHECK(got == want, "divide_round_in<%s>(%lld, %lld) = %d, expected %d", name,
-            static_cast<long long>(sum), static_cast<long long>(d), got, want);
+      const T got = poolkit::divide_round_in<F, T>(sum, d);
+      const T want = round_half_even<T>(sum, d);
+      CHECK(got == want, "divide_round_in<%s>(%lld, %lld) = %lld, expected %lld", name,
+            static_cast<long long>(sum), static_cast<long long>(d),
+            static_cast<long long>(got), static_cast<long long>(want));
     }
   }
 }
 
 void test_divide_round() {
-  check_divide_in<float>("float");
-  check_divide_in<double>("double");
+  check_divide_in<float, std::int32_t>("float");
+  check_divide_in<double, std::int64_t>("double");
   using poolkit::divide_round;
   CHECK((divide_round<std::int32_t, __int128>(5, 2) == 2), "5/2 ties to even");
   CHECK((divide_round<std::int32_t, __int128>(7, 2) == 4), "7/2 ties to even");
