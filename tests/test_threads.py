@@ -184,3 +184,36 @@ def test_concurrent_nhwc_single_image(rng):
     with concurrent.futures.ThreadPoolExecutor(max_workers=6) as pool:
         results = list(pool.map(lambda _: run_all(x, "NHWC"), range(12)))
     assert all(r == want for r in results)
+
+
+FORK_CHILD = """
+import os, sys
+import numpy as np
+import poolkit as pk
+x = np.random.default_rng(0).standard_normal((4, 3, 60, 50)).astype(np.float32)
+pk.set_num_threads(1)
+want = pk.max_pool2d(x, 3, 1, 1), pk.avg_pool2d(x, 3, 1, 1)
+pk.set_num_threads(2)
+got = pk.max_pool2d(x, 3, 1, 1), pk.avg_pool2d(x, 3, 1, 1)  # the parent's workers start
+same = lambda a, b: all(np.array_equal(u, v) for u, v in zip(a, b))
+assert same(got, want)
+pid = os.fork()
+if pid == 0:  # the child: exit status 0 only when its threaded results are right
+    ok = False
+    try:
+        ok = same((pk.max_pool2d(x, 3, 1, 1), pk.avg_pool2d(x, 3, 1, 1)), want)
+        if os.path.isdir("/proc/self/task"):  # Linux: a worker was started in the child
+            ok = ok and len(os.listdir("/proc/self/task")) > 1
+    finally:
+        os._exit(0 if ok else 1)
+_, status = os.waitpid(pid, 0)
+sys.exit(0 if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 else 1)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+def test_forked_child_gets_its_own_workers():
+    """A child forked after threaded calls has none of the parent's workers: its threaded
+    calls start a new one and give the same results. In a fresh process: libraries other
+    tests load (JAX) warn at fork."""
+    subprocess.run([sys.executable, "-c", FORK_CHILD], check=True, timeout=120)
