@@ -146,6 +146,33 @@ def test_plot_saves_a_png(unmeasured, capsys, monkeypatch, tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_skip_leaves_out_the_libraries_named(unmeasured, capsys, monkeypatch):
+    loaded = []
+
+    def factory(name):
+        def load():
+            loaded.append(name)
+            return [_bench.Impl(name.lower(), f"{name} 0", lambda case, x, threads: _bench.Runner(
+                lambda: _bench.reference_pool(x, case.mode, case.kernel, case.stride,
+                                              case.padding, case.channels_last)))]
+        return load
+
+    monkeypatch.setattr(_bench, "PEERS", [("Fast", factory("Fast")), ("Slow", factory("Slow"))])
+    code, out, _ = bench(capsys, "--skip", "numpy, SLOW")
+    assert code == 0, out
+    assert loaded == ["Fast"]  # a skipped library is not even loaded
+    header = table(out)[0]
+    assert "poolkit" in header and "fast" in header
+    assert "numpy" not in header and "slow" not in header
+    assert "Slow: skipped (--skip)" in out and "NumPy: skipped (--skip)" in out
+
+
+def test_skip_of_an_unknown_library_is_a_usage_error(capsys):
+    assert main(["bench", "--skip", "poolkit"]) == 2
+    err = capsys.readouterr().err
+    assert "'poolkit'" in err and "scikit-image" in err
+
+
 def test_no_matching_case_is_a_usage_error(capsys):
     assert main(["bench", "--cases", "no-such-case"]) == 2
     assert "resnet50-stem" in capsys.readouterr().err

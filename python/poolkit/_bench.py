@@ -70,10 +70,12 @@ recycled heap memory depends on what ran before, which distorts comparisons. Run
 MALLOC_MMAP_THRESHOLD_=65536 in the environment fixes the threshold (every large output is
 fresh pages, for every implementation) and steadies the timings.
 
-threads: OpenMP runtimes spin-wait at their barriers, so when other processes keep a core
-busy, a multi-threaded call can stall for whole scheduler ticks (milliseconds); the report
-says how busy the cores were before and after the run. OMP_WAIT_POLICY=passive (set before
-the run) shows how much of a slow row is that stall.
+threads: OpenMP runtimes (PyTorch's) spin-wait at their barriers, so when other processes
+keep a core busy, or a worker is queued on the calling thread's CPU, a multi-threaded call can
+stall for whole scheduler ticks (milliseconds); the report says how busy the cores were before
+and after the run. OMP_WAIT_POLICY=passive (set before the run) shows how much of a slow row
+is that stall. poolkit's workers do not stall so: its caller waits only for work a worker
+has taken.
 
 bandwidth: the share of the limit is (input + output bytes) / time / copy bandwidth, where
 the copy bandwidth is np.copyto of a large buffer (256 MiB; 64 MiB with --quick) split over as
@@ -642,16 +644,26 @@ PEERS: List[Tuple[str, Callable[[], List[Impl]]]] = [
 ]
 
 
-def load_impls() -> Tuple[List[Impl], Dict[str, str]]:
-    """poolkit, the NumPy reference and every peer that loads; and why the others did not."""
-    impls = [_poolkit_impl(), _numpy_impl()]
+def load_impls(skip: Sequence[str] = ()) -> Tuple[List[Impl], Dict[str, str]]:
+    """poolkit, the NumPy reference and every peer that loads, less the libraries named in
+    `skip` (as ``skippable()`` names them, any case); and why the others are missing."""
+    wanted = {name.lower() for name in skip}
+    impls = [_poolkit_impl()]
     skipped: Dict[str, str] = {}
-    for library, factory in PEERS:
+    for library, factory in [("NumPy", lambda: [_numpy_impl()]), *PEERS]:
+        if library.lower() in wanted:
+            skipped[library] = "--skip"
+            continue
         try:
             impls.extend(factory())
         except Exception as exc:  # a missing or broken peer is skipped, not fatal
             skipped[library] = f"{type(exc).__name__}: {exc}"
     return impls, skipped
+
+
+def skippable() -> List[str]:
+    """The names --skip takes: the NumPy reference's and every peer library's."""
+    return ["NumPy", *(library for library, _ in PEERS)]
 
 
 # ----------------------------------------------------------------------------------------
@@ -1161,6 +1173,10 @@ def parser() -> argparse.ArgumentParser:
                    help="in rows with more than one thread, sleep this long before each "
                         "implementation's turn so the previous one's worker threads stop "
                         "spinning (default: 50)")
+    p.add_argument("--skip", default="", metavar="NAMES",
+                   help="comma-separated libraries not to run, any case (NumPy, PyTorch, "
+                        "'ONNX Runtime', OpenCV, SciPy, scikit-image, JAX): the slow ones "
+                        "take seconds per round on the large cases")
     p.add_argument("--json", metavar="FILE", help="write every result and sample as JSON")
     p.add_argument("--plot", metavar="FILE.png",
                    help="save a chart of each row's fastest peer's time over poolkit's (needs "
@@ -1191,7 +1207,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print("error: --plot needs matplotlib: pip install matplotlib "
                   "(or pip install 'poolkit[bench]')", file=sys.stderr)
             return 2
-    impls, skipped = load_impls()
+    skip = [name.strip() for name in args.skip.split(",") if name.strip()]
+    unknown = [name for name in skip if name.lower() not in {n.lower() for n in skippable()}]
+    if unknown:
+        print(f"error: --skip {unknown[0]!r} is not a library the bench runs; it runs: "
+              f"{', '.join(skippable())}", file=sys.stderr)
+        return 2
+    impls, skipped = load_impls(skip)
     timing = Timing(args.rounds or (5 if args.quick else 15), args.budget, args.settle / 1e3)
     bandwidth = {n: copy_bandwidth((64 if args.quick else 256) << 20, n) for n in args.threads}
     busy_before = busy_cores()
