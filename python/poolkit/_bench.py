@@ -644,13 +644,17 @@ PEERS: List[Tuple[str, Callable[[], List[Impl]]]] = [
 ]
 
 
+def _numpy_impls() -> List[Impl]:
+    return [_numpy_impl()]
+
+
 def load_impls(skip: Sequence[str] = ()) -> Tuple[List[Impl], Dict[str, str]]:
     """poolkit, the NumPy reference and every peer that loads, less the libraries named in
     `skip` (as ``skippable()`` names them, any case); and why the others are missing."""
     wanted = {name.lower() for name in skip}
     impls = [_poolkit_impl()]
     skipped: Dict[str, str] = {}
-    for library, factory in [("NumPy", lambda: [_numpy_impl()]), *PEERS]:
+    for library, factory in [("NumPy", _numpy_impls), *PEERS]:
         if library.lower() in wanted:
             skipped[library] = "--skip"
             continue
