@@ -56,8 +56,8 @@ integer average within 1 (peers round differently: truncation, half up). An impl
 that disagrees is reported as "wrong" and not timed.
 
 timing: rounds interleave the implementations round-robin; in each, every implementation
-makes one untimed warm-up call, then one timed sample (time.perf_counter; a call faster than
-1 ms is repeated within its sample). In rows with more than one thread, each implementation's
+makes untimed warm-up calls for 5 ms (at least one), then one timed sample (time.perf_counter;
+a call faster than 1 ms is repeated within its sample). In rows with more than one thread, each implementation's
 turn starts after a pause (--settle): idle OpenMP and ONNX Runtime workers spin for
 milliseconds after a call and would otherwise slow down the next library. A row stops after
 --rounds rounds, or once 3 rounds are done and --budget seconds have passed; the median
@@ -88,6 +88,7 @@ _REFERENCE_READS = 2**24
 # A timed sample lasts at least this long; faster calls are repeated within it.
 _SAMPLE_S = 1e-3
 _MIN_ROUNDS = 3
+_WARM_UP = 5e-3  # seconds of untimed calls before each timed sample
 
 
 # ----------------------------------------------------------------------------------------
@@ -840,7 +841,14 @@ def _time_rounds(timed: List[Tuple[Result, Runner]], timing: Timing, threads: in
             for result, runner in timed[turn:] + timed[:turn]:
                 call, calls = runner.call, result.calls_per_sample
                 time.sleep(settle)
-                call()  # untimed warm-up: caches, allocator and thread pools as in steady use
+                # Untimed warm-up: caches, allocator and thread pools as in steady use. More
+                # than one call: after the pause, thread pools are asleep, and here (a VM) a
+                # sleeping worker took from 0.3 to over 1.3 ms to run again once woken, so
+                # after a single call some libraries' workers were still waking up.
+                warm_until = time.perf_counter() + _WARM_UP
+                call()
+                while time.perf_counter() < warm_until:
+                    call()
                 begin = time.perf_counter()
                 for _ in range(calls):
                     call()

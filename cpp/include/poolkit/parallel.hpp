@@ -22,6 +22,9 @@
 #if defined(__unix__) || defined(__APPLE__)
 #include <pthread.h>
 #endif
+#ifdef __linux__
+#include <sched.h>
+#endif
 #endif
 
 namespace poolkit {
@@ -83,6 +86,9 @@ class Pool {
     context_ = context;
     error_ = nullptr;
     done_.store(0, std::memory_order_relaxed);
+#ifdef __linux__
+    caller_cpu_.store(sched_getcpu(), std::memory_order_relaxed);
+#endif
     generation_ = generation_ == 0xffffffffu ? 1 : generation_ + 1;  // 0: no call yet
     ticket_.store(std::uint64_t{generation_} << 32 | static_cast<std::uint64_t>(tasks) << 16,
                   std::memory_order_release);
@@ -136,7 +142,7 @@ class Pool {
       std::uint32_t g = w.call.load();
       const auto until = std::chrono::steady_clock::now() + kSpin;
       for (unsigned spins = 1; g == seen; ++spins, g = w.call.load()) {
-        if (spins % 8 == 0) std::this_thread::yield();
+        if (spins % 8 == 0 && on_caller_cpu()) std::this_thread::yield();
         else cpu_relax();
         if (spins % 64 == 0 && std::chrono::steady_clock::now() > until) {
           std::unique_lock<std::mutex> lock(sleep_mutex_);
@@ -148,6 +154,19 @@ class Pool {
       seen = g;
       claim(g);
     }
+  }
+
+  /// Whether this thread runs on the CPU the last call started on, where waiting without
+  /// yielding would keep the caller from running (true where that is not known). Elsewhere a
+  /// waiting worker keeps its CPU, as OpenMP's do: a worker that yields it to other
+  /// libraries' spinning threads missed calls (the two-thread bench rows ran at one-thread
+  /// speed with ONNX Runtime loaded).
+  bool on_caller_cpu() const noexcept {
+#ifdef __linux__
+    return sched_getcpu() == caller_cpu_.load(std::memory_order_relaxed);
+#else
+    return true;
+#endif
   }
 
   /// Starts workers until there are `helpers` (fewer if the system refuses a thread); returns
@@ -176,6 +195,7 @@ class Pool {
   alignas(64) std::atomic<std::uint64_t> ticket_{0};
   alignas(64) std::atomic<index_t> done_{0};
   alignas(64) std::atomic<int> sleepers_{0};
+  std::atomic<int> caller_cpu_{-1};  // where the last call started (Linux)
   std::mutex sleep_mutex_;
   std::condition_variable wake_;
 };
