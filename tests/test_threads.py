@@ -187,7 +187,7 @@ def test_concurrent_nhwc_single_image(rng):
 
 
 FORK_CHILD = """
-import os, sys
+import os, signal, sys
 import numpy as np
 import poolkit as pk
 x = np.random.default_rng(0).standard_normal((4, 3, 60, 50)).astype(np.float32)
@@ -198,12 +198,11 @@ got = pk.max_pool2d(x, 3, 1, 1), pk.avg_pool2d(x, 3, 1, 1)  # the parent's worke
 same = lambda a, b: all(np.array_equal(u, v) for u, v in zip(a, b))
 assert same(got, want)
 pid = os.fork()
-if pid == 0:  # the child: exit status 0 only when its threaded results are right
+if pid == 0:  # the child: exit status 0 only when its results are right
+    signal.alarm(60)  # a hang ends the child, not only the parent
     ok = False
     try:
         ok = same((pk.max_pool2d(x, 3, 1, 1), pk.avg_pool2d(x, 3, 1, 1)), want)
-        if os.path.isdir("/proc/self/task"):  # Linux: a worker was started in the child
-            ok = ok and len(os.listdir("/proc/self/task")) > 1
     finally:
         os._exit(0 if ok else 1)
 _, status = os.waitpid(pid, 0)
@@ -212,8 +211,8 @@ sys.exit(0 if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 else 1)
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
-def test_forked_child_gets_its_own_workers():
-    """A child forked after threaded calls has none of the parent's workers: its threaded
-    calls start a new one and give the same results. In a fresh process: libraries other
-    tests load (JAX) warn at fork."""
+def test_forked_child_runs_serially_and_right():
+    """A child forked after threaded calls has none of the parent's OpenMP workers (GNU
+    OpenMP's next parallel loop there hung): its calls run serially and give the same results.
+    In a fresh process: libraries other tests load (JAX) warn at fork."""
     subprocess.run([sys.executable, "-c", FORK_CHILD], check=True, timeout=120)

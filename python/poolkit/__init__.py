@@ -1,6 +1,6 @@
 """poolkit: fast, exact pooling for NumPy arrays.
 
-Max and average pooling in templated C++17 kernels on every core, following
+Max and average pooling in templated C++17 kernels with OpenMP, following
 ``torch.nn.functional``'s semantics except where poolkit's contract says otherwise.
 """
 

@@ -57,9 +57,9 @@ that disagrees is reported as "wrong" and not timed.
 
 timing: rounds interleave the implementations round-robin; in each, every implementation
 makes untimed warm-up calls for 5 ms (at least one), then one timed sample (time.perf_counter;
-a call faster than 1 ms is repeated within its sample). In rows with more than one thread, each implementation's
-turn starts after a pause (--settle): idle OpenMP and ONNX Runtime workers spin for
-milliseconds after a call and would otherwise slow down the next library. A row stops after
+a call faster than 1 ms is repeated within its sample). In rows with more than one thread,
+each implementation's turn starts after a pause (--settle): idle OpenMP and ONNX Runtime
+workers spin for milliseconds after a call and would otherwise slow down the next library. A row stops after
 --rounds rounds, or once 3 rounds are done and --budget seconds have passed; the median
 sample is reported. Peers whose thread count cannot be set (NumPy, SciPy, scikit-image, JAX)
 run the same way in every thread row.
@@ -70,12 +70,11 @@ recycled heap memory depends on what ran before, which distorts comparisons. Run
 MALLOC_MMAP_THRESHOLD_=65536 in the environment fixes the threshold (every large output is
 fresh pages, for every implementation) and steadies the timings.
 
-threads: OpenMP runtimes (PyTorch's) spin-wait at their barriers, so when other processes
-keep a core busy, or a worker is queued on the calling thread's CPU, a multi-threaded call can
-stall for whole scheduler ticks (milliseconds); the report says how busy the cores were before
-and after the run. OMP_WAIT_POLICY=passive (set before the run) shows how much of a slow row
-is that stall. poolkit's workers do not stall so: its caller waits only for work a worker
-has taken.
+threads: OpenMP runtimes (poolkit's, PyTorch's) spin-wait at their barriers, so when other
+processes keep a core busy, or a worker is queued on the calling thread's CPU, a multi-threaded
+call can stall for whole scheduler ticks (milliseconds); the report says how busy the cores
+were before and after the run. OMP_WAIT_POLICY=passive (set before the run) shows how much of a
+slow row is that stall.
 
 bandwidth: the share of the limit is (input + output bytes) / time / copy bandwidth, where
 the copy bandwidth is np.copyto of a large buffer (256 MiB; 64 MiB with --quick) split over as

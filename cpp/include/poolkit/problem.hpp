@@ -141,12 +141,12 @@ class Workspace {
   Buffer buffers_[kSlots];
 };
 
-/// The calling thread's Workspace, kept from call to call (poolkit's workers live on),
+/// The calling thread's Workspace, kept from call to call (OpenMP keeps its worker threads),
 /// so that a call costs no allocation either: buffers made afresh per call had cost page
 /// faults and, where glibc maps large blocks afresh (a fixed mmap threshold), an unmap per
 /// worker per call (the NHWC YOLO 5 x 5 max at 2 threads: 2.40 -> 1.80 ms; on 16 cores it had
-/// stalled at 1.95 ms from 4 threads on). Buffers above kKeepBytes are freed when a run of
-/// jobs ends, so one huge call does not hold its memory.
+/// stalled at 1.95 ms from 4 threads on). Buffers above kKeepBytes are freed when a call's
+/// jobs end, so one huge call does not hold its memory.
 inline Workspace& thread_workspace() noexcept {
   static thread_local Workspace workspace;
   return workspace;
@@ -157,12 +157,9 @@ inline constexpr std::size_t kKeepBytes = std::size_t{4} << 20;
 /// parallel. Planes are split into row blocks when they do not share out evenly over the
 /// threads (fewer planes than threads, or 3 planes over 2 threads), about 8 jobs per thread
 /// then, so that one large image still occupies every thread; every output element has exactly
-/// one writer. The jobs go in kTasksPerThread runs per thread, each a contiguous run of jobs
-/// with one Workspace: the threads take the runs as they come free, so a thread that starts
-/// late, or shares its CPU, does less.
+/// one writer. Each thread runs a contiguous run of jobs with one Workspace.
 template <typename F>
 void run_jobs(const Problem& p, F&& f) {
-  constexpr index_t kTasksPerThread = 4;
   const Geometry& g = p.geom;
   const index_t rows = g.out_rows();
   const double taps = static_cast<double>(p.planes) * static_cast<double>(p.out_plane_size()) *
@@ -174,13 +171,13 @@ void run_jobs(const Problem& p, F&& f) {
   const index_t per_plane = even ? 1 : std::min(rows, (jobs + p.planes - 1) / p.planes);
   const index_t block = (rows + per_plane - 1) / per_plane;
   const index_t total = p.planes * per_plane;
-  const index_t tasks = std::min(total, kTasksPerThread * index_t{threads});
-  parallel_for(tasks, threads, [&](index_t task) {
+  const index_t workers = std::min<index_t>(threads, total);
+  parallel_for(workers, static_cast<int>(workers), [&](index_t worker) {
     Workspace& workspace = thread_workspace();
-    // Jobs [total * task / tasks, total * (task + 1) / tasks), without overflow.
-    const index_t q = total / tasks, r = total % tasks;
-    const index_t first = task * q + std::min(task, r);
-    const index_t last = first + q + (task < r ? 1 : 0);
+    // Jobs [total * worker / workers, total * (worker + 1) / workers), without overflow.
+    const index_t q = total / workers, r = total % workers;
+    const index_t first = worker * q + std::min(worker, r);
+    const index_t last = first + q + (worker < r ? 1 : 0);
     for (index_t job = first; job < last; ++job) {
       const index_t plane = job / per_plane;
       const index_t begin = (job % per_plane) * block;
