@@ -59,10 +59,10 @@ timing: rounds interleave the implementations round-robin; in each, every implem
 makes untimed warm-up calls for 5 ms (at least one), then one timed sample (time.perf_counter;
 a call faster than 1 ms is repeated within its sample). In rows with more than one thread,
 each implementation's turn starts after a pause (--settle): idle OpenMP and ONNX Runtime
-workers spin for milliseconds after a call and would otherwise slow down the next library. A row stops after
---rounds rounds, or once 3 rounds are done and --budget seconds have passed; the median
-sample is reported. Peers whose thread count cannot be set (NumPy, SciPy, scikit-image, JAX)
-run the same way in every thread row.
+workers spin for milliseconds after a call and would otherwise slow down the next library. A
+row stops after --rounds rounds, or once 3 rounds are done and --budget seconds have passed;
+the median sample is reported. Peers whose thread count cannot be set (NumPy, SciPy,
+scikit-image, JAX) run the same way in every thread row.
 
 memory: glibc's malloc raises its mmap threshold (up to 32 MiB) after the first large
 buffer is freed, so whether a large output is served by fresh mmap'd pages (page faults) or by
@@ -644,8 +644,9 @@ PEERS: List[Tuple[str, Callable[[], List[Impl]]]] = [
 ]
 
 
-def _numpy_impls() -> List[Impl]:
-    return [_numpy_impl()]
+def _libraries() -> List[Tuple[str, Callable[[], List[Impl]]]]:
+    """The NumPy reference and every peer library, by the names --skip takes."""
+    return [("NumPy", lambda: [_numpy_impl()]), *PEERS]
 
 
 def load_impls(skip: Sequence[str] = ()) -> Tuple[List[Impl], Dict[str, str]]:
@@ -654,7 +655,7 @@ def load_impls(skip: Sequence[str] = ()) -> Tuple[List[Impl], Dict[str, str]]:
     wanted = {name.lower() for name in skip}
     impls = [_poolkit_impl()]
     skipped: Dict[str, str] = {}
-    for library, factory in [("NumPy", _numpy_impls), *PEERS]:
+    for library, factory in _libraries():
         if library.lower() in wanted:
             skipped[library] = "--skip"
             continue
@@ -667,7 +668,7 @@ def load_impls(skip: Sequence[str] = ()) -> Tuple[List[Impl], Dict[str, str]]:
 
 def skippable() -> List[str]:
     """The names --skip takes: the NumPy reference's and every peer library's."""
-    return ["NumPy", *(library for library, _ in PEERS)]
+    return [library for library, _ in _libraries()]
 
 
 # ----------------------------------------------------------------------------------------
