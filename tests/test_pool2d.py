@@ -130,6 +130,31 @@ def test_max_pool2d_full_table(dtype, layout, leading, window, rng):
                   layout, k, s, p, d, ceil)
 
 
+# Tall channels-first planes wide enough to be read in place (not staged): the vector steps
+# take the inner columns of several rows in one run (at most 8 KiB of input rows), then the
+# edge columns of those rows go one by one; with 2 threads a plane's rows split mid-run.
+TALL_WINDOWS = [
+    (3, 2, 1, 1, False, (301, 80)),
+    ((3, 2), (1, 2), (1, 0), 1, True, (150, 70)),
+    (3, 2, 2, 2, False, (260, 96)),
+    (2, (1, 2), (1, 1), 1, True, (200, 66)),
+]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("window", TALL_WINDOWS, ids=[_wid(w) for w in TALL_WINDOWS])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8], ids=dtype_id)
+def test_tall_planes_run_rows_then_edges(dtype, window, threads, rng):
+    k, s, p, d, ceil, (h, w) = window
+    x = random_ties_or_not((1, 2, h, w), dtype, rng)
+    if np.dtype(dtype).kind == "f":
+        x[0, 1, h // 2, [0, w // 2, w - 1]] = np.nan  # edge and inner columns mid-plane
+    with pk.threads(threads):
+        check_max(x, "NCHW", k, s, p, d, ceil)
+        if np.dtype(dtype).kind == "f":
+            check_avg(x, "NCHW", k, s, p, d, ceil, False, None)
+
+
 @pytest.mark.parametrize("layout, leading", LAYOUT_LEADING)
 def test_leading_axes_and_layouts_agree(layout, leading, rng):
     """Every leading shape in both layouts; NHWC equals NCHW moved around."""
