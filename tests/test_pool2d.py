@@ -413,6 +413,29 @@ def test_integer_divisor_override_saturates(dtype, divisor):
             assert np.all(got[1] == info.min)
 
 
+# 8- and 16-bit averages sum in int32 where a whole window of the type's largest magnitude
+# fits in it, in int64 beyond that: windows of extreme and of random values either side of
+# the bound, divided by their taps and by 1 (the sum itself, saturated).
+@pytest.mark.parametrize("dtype, kernel", [
+    (np.uint16, (128, 256)),  # 32768 taps: 65535 * 32768 < 2**31, int32
+    (np.uint16, (9, 3641)),   # 32769 taps: int64
+    (np.int16, (255, 257)),   # 65535 taps: 32768 * 65535 < 2**31, int32
+    (np.int16, (256, 256)),   # 65536 taps: int64
+], ids=lambda v: dtype_id(v) if isinstance(v, type) else "x".join(map(str, v)))
+def test_small_int_sums_either_side_of_int32(dtype, kernel, rng):
+    info = np.iinfo(dtype)
+    h, w = kernel
+    taps = h * w
+    for fill in (info.max, info.min):
+        x = np.full((1, 1, h + 1, w + 2), fill, dtype)  # 2 x 3 windows at stride 1
+        np.testing.assert_array_equal(pk.avg_pool2d(x, kernel, 1), np.full((1, 1, 2, 3), fill))
+        summed = pk.avg_pool2d(x, kernel, 1, divisor_override=1)
+        assert np.all(summed == (info.max if fill > 0 else info.min)), fill
+    x = random_input((1, 1, h + 1, w + 2), dtype, rng)
+    for divisor in (None, 1, taps - 1):
+        check_avg(x, "NCHW", kernel, 1, 0, 1, False, True, divisor)
+
+
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=dtype_id)
 def test_float_avg_with_nan_and_inf(dtype, rng):
     x = rng.standard_normal((2, 7, 8)).astype(dtype)

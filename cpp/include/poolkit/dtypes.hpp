@@ -123,8 +123,10 @@ constexpr T divide_round_in(Acc sum, index_t divisor) noexcept {
   constexpr I hi = static_cast<I>(std::min<index_t>(std::numeric_limits<T>::max(),
                                                     std::numeric_limits<I>::max()));
   constexpr F kRound = F(3) * F(index_t{1} << (kDigits - 2));  // 1.5 * 2**(p - 1)
-  // Through int64 first: a 128-bit sum would convert in a library call.
-  const F q = static_cast<F>(static_cast<index_t>(sum)) / static_cast<F>(divisor);
+  // A 128-bit sum through int64 first (it would convert in a library call); a 32-bit one
+  // directly (through int64, its lanes converted at half the rate).
+  using Narrow = std::conditional_t<(sizeof(Acc) > 8), index_t, Acc>;
+  const F q = static_cast<F>(static_cast<Narrow>(sum)) / static_cast<F>(divisor);
   const I n = static_cast<I>((q + kRound) - kRound);
   return static_cast<T>(n < lo ? lo : (n > hi ? hi : n));
 }
@@ -138,16 +140,21 @@ constexpr T divide_round(Acc sum, D divisor) noexcept {
     return static_cast<T>(sum / static_cast<Acc>(divisor));
   } else {
     constexpr index_t kExact = index_t{1} << 51;
-    if (sum > -Acc{kExact} && sum < Acc{kExact} && divisor < (index_t{1} << 53))
-      return divide_round_in<double, T>(sum, divisor);
-    constexpr Acc lo = std::numeric_limits<T>::lowest();
-    constexpr Acc hi = std::numeric_limits<T>::max();
-    const Acc d = divisor;
-    Acc q = sum / d;
-    const Acc r = sum % d;  // takes the sign of sum
-    const Acc mag = r < 0 ? -r : r;
-    if (mag > d - mag || (mag == d - mag && (q & 1) != 0)) q += sum < 0 ? -1 : 1;
-    return static_cast<T>(q < lo ? lo : (q > hi ? hi : q));
+    bool in_double = divisor < (index_t{1} << 53);  // and |sum| < kExact (always in 32 bits)
+    if constexpr (sizeof(Acc) > 4) in_double = in_double && sum > -Acc{kExact} && sum < Acc{kExact};
+    if (in_double) return divide_round_in<double, T>(sum, divisor);
+    if constexpr (sizeof(Acc) <= 4) {
+      return T(0);  // |sum| < 2**31 over a divisor of at least 2**53 rounds to 0
+    } else {
+      constexpr Acc lo = std::numeric_limits<T>::lowest();
+      constexpr Acc hi = std::numeric_limits<T>::max();
+      const Acc d = divisor;
+      Acc q = sum / d;
+      const Acc r = sum % d;  // takes the sign of sum
+      const Acc mag = r < 0 ? -r : r;
+      if (mag > d - mag || (mag == d - mag && (q & 1) != 0)) q += sum < 0 ? -1 : 1;
+      return static_cast<T>(q < lo ? lo : (q > hi ? hi : q));
+    }
   }
 }
 

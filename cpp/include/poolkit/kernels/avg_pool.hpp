@@ -3,6 +3,8 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "poolkit/dtypes.hpp"
@@ -24,13 +26,14 @@ namespace detail {
 /// the sums and divisors allow it (divide_round_in).
 enum class IntDivision { exact, in_double, in_float };
 
-/// Window sums of T (or of partial sums already in accum_t<T>), accumulated in accum_t<T>.
-/// With kDivide each sum is divided by its window's divisor and rounded once to T: the
-/// override, or the product of the axes' factors. Without (the first pass of the separable
-/// algorithm) the sum itself is stored.
-template <typename T, bool kDivide>
+/// Window sums of T (or of partial sums already in Sum), accumulated in Sum: accum_t<T>, or
+/// int32 for 8- and 16-bit integers whose windows cannot overflow it (see avg_pool). With
+/// kDivide each sum is divided by its window's divisor and rounded once to T: the override,
+/// or the product of the axes' factors. Without (the first pass of the separable algorithm)
+/// the sum itself is stored.
+template <typename T, bool kDivide, typename Sum = accum_t<T>>
 struct AvgOp {
-  using Acc = accum_t<T>;
+  using Acc = Sum;
   using Out = std::conditional_t<kDivide, T, Acc>;
   /// A divisor as the division takes it: converted to Acc for floating types (as divide_round
   /// converts it), an integer otherwise.
@@ -158,12 +161,15 @@ struct AvgOp {
   }
 };
 
-/// Average pooling of every plane of `p`, accumulated in accum_t<T> and rounded once. Planes
-/// whose windows are clipped run on staged copies padded with zeros (exact: x + 0 == x, and
-/// sums start at +0).
-template <typename T>
-void avg_pool(const Problem& p, const T* in, T* out, AvgOptions options) {
-  using Acc = accum_t<T>;
+/// The taps of a window of `g` (D x H x W kernel), or false where their count overflows.
+inline bool window_taps(const Geometry& g, index_t* taps) noexcept {
+  return !mul_overflows(g.d().kernel, g.h().kernel, taps) &&
+         !mul_overflows(*taps, g.w().kernel, taps);
+}
+
+/// avg_pool with sums accumulated in Acc.
+template <typename T, typename Acc>
+void avg_pool_in(const Problem& p, const T* in, T* out, AvgOptions options) {
   const index_t plane_out = p.out_plane_size();
   const bool separable = p.resolved_algorithm() == Algorithm::separable;
   const Geometry& g = p.geom;
@@ -184,8 +190,7 @@ void avg_pool(const Problem& p, const T* in, T* out, AvgOptions options) {
   }
   // Sums cover at most a whole window; divisors are at most its taps, or the override.
   index_t taps = 0;
-  const bool bounded =
-      !mul_overflows(g.d().kernel, g.h().kernel, &taps) && !mul_overflows(taps, w.kernel, &taps);
+  const bool bounded = window_taps(g, &taps);
   const index_t max_divisor = std::max(taps, options.divisor_override);
   const IntDivision division =
       bounded && sums_divide_in<float, T>(taps, max_divisor)    ? IntDivision::in_float
@@ -193,7 +198,7 @@ void avg_pool(const Problem& p, const T* in, T* out, AvgOptions options) {
                                                                  : IntDivision::exact;
   const bool staged = stages(p, sizeof(T));
   run_jobs(p, [&](Workspace& workspace, index_t plane, index_t row_begin, index_t row_end) {
-    using Final = AvgOp<T, true>;
+    using Final = AvgOp<T, true, Acc>;
     using Divisor = typename Final::Divisor;
     Final final_op{out + plane * plane_out, options};
     final_op.d_factor = axis_factors[0];
@@ -207,7 +212,7 @@ void avg_pool(const Problem& p, const T* in, T* out, AvgOptions options) {
       if (!separable) return pool_plane_rows(q.simd, src, q, r0, r1, final_op);
       for_each_band(q, r0, r1, sizeof(Acc), [&](const Band& b) {
         Acc* mid = workspace.get<Acc>(Workspace::kRows, b.mid_size());
-        AvgOp<T, false> rows{mid};
+        AvgOp<T, false, Acc> rows{mid};
         pool_plane_rows(q.simd, src + b.in_offset, b.rows, 0, b.rows.geom.out_rows(), rows);
         // Read only by lanes the second pass drops; zero, so that their sums are defined.
         std::fill(mid + b.rows.out_plane_size(), mid + b.mid_size(), Acc(0));
@@ -219,6 +224,23 @@ void avg_pool(const Problem& p, const T* in, T* out, AvgOptions options) {
     if (!staged) return pool(src, p, row_begin, row_end);
     for_each_stage(p, src, row_begin, row_end, T(0), false, workspace, pool);
   });
+}
+
+/// Average pooling of every plane of `p`, accumulated exactly and rounded once. 8- and
+/// 16-bit integers sum in int32 where a whole window of their largest magnitude fits in it
+/// (half the register width of int64: the uint8 2 x 2 average of a 3 x 4096 x 4096 image
+/// 8.09 -> 6.54 ms, C++ driver, 1 thread), in accum_t<T> otherwise. Planes whose windows are
+/// clipped run on staged copies padded with zeros (exact: x + 0 == x, and sums start at +0).
+template <typename T>
+void avg_pool(const Problem& p, const T* in, T* out, AvgOptions options) {
+  if constexpr (!is_float_v<T> && sizeof(T) <= 2) {
+    const index_t largest = std::max<index_t>(-index_t{std::numeric_limits<T>::lowest()},
+                                              index_t{std::numeric_limits<T>::max()});
+    index_t taps = 0;
+    if (window_taps(p.geom, &taps) && taps <= index_t{INT32_MAX} / largest)
+      return avg_pool_in<T, std::int32_t>(p, in, out, options);
+  }
+  avg_pool_in<T, accum_t<T>>(p, in, out, options);
 }
 
 }  // namespace detail
