@@ -87,6 +87,13 @@ constexpr bool beats(T v, T best) noexcept {
   else return v > best;
 }
 
+/// The largest magnitude of an integer type of at most 32 bits: max(-lowest, max).
+template <typename T>
+constexpr index_t largest_magnitude() noexcept {
+  return std::max<index_t>(-index_t{std::numeric_limits<T>::lowest()},
+                           index_t{std::numeric_limits<T>::max()});
+}
+
 /// Whether divide_round_in<F, T> is exact for every sum of at most `taps` values of T and
 /// every divisor up to `max_divisor`: |sum| < 2**(p - 2) and divisor < 2**p, for the p digits
 /// of F's significand (24 for float, 53 for double).
@@ -97,9 +104,8 @@ constexpr bool sums_divide_in(index_t taps, index_t max_divisor) noexcept {
   if constexpr (is_float_v<T> || sizeof(T) > 4) {
     return false;
   } else {
-    const index_t largest = std::max<index_t>(-index_t{std::numeric_limits<T>::lowest()},
-                                              index_t{std::numeric_limits<T>::max()});
-    return taps >= 0 && taps < kExact / largest && max_divisor < (index_t{1} << kDigits);
+    return taps >= 0 && taps < kExact / largest_magnitude<T>() &&
+           max_divisor < (index_t{1} << kDigits);
   }
 }
 
@@ -123,8 +129,8 @@ constexpr T divide_round_in(Acc sum, index_t divisor) noexcept {
   constexpr I hi = static_cast<I>(std::min<index_t>(std::numeric_limits<T>::max(),
                                                     std::numeric_limits<I>::max()));
   constexpr F kRound = F(3) * F(index_t{1} << (kDigits - 2));  // 1.5 * 2**(p - 1)
-  // A 128-bit sum through int64 first (it would convert in a library call); a 32-bit one
-  // directly (through int64, its lanes converted at half the rate).
+  // A 128-bit sum goes through int64 (converted directly, it is a library call); a 32-bit
+  // one converts directly (through int64 its vector lanes took twice the instructions).
   using Narrow = std::conditional_t<(sizeof(Acc) > 8), index_t, Acc>;
   const F q = static_cast<F>(static_cast<Narrow>(sum)) / static_cast<F>(divisor);
   const I n = static_cast<I>((q + kRound) - kRound);

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <limits>
 #include <vector>
 
 #include "poolkit/dtypes.hpp"
@@ -234,10 +233,8 @@ void avg_pool_in(const Problem& p, const T* in, T* out, AvgOptions options) {
 template <typename T>
 void avg_pool(const Problem& p, const T* in, T* out, AvgOptions options) {
   if constexpr (!is_float_v<T> && sizeof(T) <= 2) {
-    const index_t largest = std::max<index_t>(-index_t{std::numeric_limits<T>::lowest()},
-                                              index_t{std::numeric_limits<T>::max()});
     index_t taps = 0;
-    if (window_taps(p.geom, &taps) && taps <= index_t{INT32_MAX} / largest)
+    if (window_taps(p.geom, &taps) && taps <= index_t{INT32_MAX} / largest_magnitude<T>())
       return avg_pool_in<T, std::int32_t>(p, in, out, options);
   }
   avg_pool_in<T, accum_t<T>>(p, in, out, options);
