@@ -436,6 +436,38 @@ def test_small_int_sums_either_side_of_int32(dtype, kernel, rng):
         check_avg(x, "NCHW", kernel, 1, 0, 1, False, True, divisor)
 
 
+# 8- and 16-bit averages whose sums fit int32 run vector steps in int32 lanes (the taps
+# widened as they load, the sums divided in float lanes where that is exact): rows wide enough
+# to fill registers, channels-first and channels-last (sites of 3 and 4 channels picked from
+# two loads at stride 2, 16 at stride 2, 64 contiguous), clipped and whole windows, 81-tap
+# uint16 windows (divided in double) and the separable algorithm's int32 row sums.
+SMALL_INT_WINDOWS = [
+    (2, 2, 0, 1, False, (9, 70)),
+    (3, 1, 1, 1, False, (8, 53)),
+    (3, 2, 1, 1, True, (9, 61)),
+    ((2, 3), (1, 2), (1, 0), 1, False, (7, 66)),
+    (3, 1, 2, 2, False, (9, 47)),
+    (7, 1, 3, 1, False, (12, 50)),
+    (9, 1, 4, 1, False, (12, 40)),
+]
+
+
+@pytest.mark.parametrize("window", SMALL_INT_WINDOWS, ids=[_wid(w) for w in SMALL_INT_WINDOWS])
+@pytest.mark.parametrize("layout, channels", [("NCHW", 2), ("NHWC", 3), ("NHWC", 4),
+                                              ("NHWC", 16), ("NHWC", 64)])
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int16, np.uint16], ids=dtype_id)
+def test_small_int_avg_in_vector_lanes(dtype, layout, channels, window, rng):
+    k, s, p, d, ceil, (h, w) = window
+    info = np.iinfo(dtype)
+    shape = layout_shape((2, channels), h, w, layout)
+    x = random_input(shape, dtype, rng)
+    # One image of the extremes: the widening keeps the sign (int8 -128, not 128) and the
+    # quotient saturates nowhere but at the type's bounds.
+    x[1] = rng.choice(np.array([info.min, info.max], dtype), size=x[1].shape)
+    for cip, div in ((True, None), (False, None), (True, 3)):
+        check_avg(x, layout, k, s, p, d, ceil, cip, div)
+
+
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=dtype_id)
 def test_float_avg_with_nan_and_inf(dtype, rng):
     x = rng.standard_normal((2, 7, 8)).astype(dtype)

@@ -20,7 +20,7 @@ _SCRIPT = textwrap.dedent("""
     import poolkit as pk
     rng = np.random.default_rng(7)
     results = {"active": np.array(pk.build_info()["simd_active"])}
-    for dtype in ("float32", "float64", "float16", "int8", "uint16", "int64"):
+    for dtype in ("float32", "float64", "float16", "int8", "uint8", "int16", "uint16", "int64"):
         x = (rng.standard_normal((2, 67, 29, 31)) * 50).astype(dtype)
         for k, s, p, d in ((2, 2, 0, 1), (3, 1, 1, 1), (3, 2, 1, 1), (5, 3, 2, 2)):
             for layout, arr in (("NCHW", x), ("NHWC", np.ascontiguousarray(x.transpose(0, 2, 3, 1)))):

@@ -210,6 +210,7 @@ CASES: Tuple[Case, ...] = (
     *_both_layouts("resnet50-stem-f64", "max", 3, 2, 1, (8, 64, 112), "float64"),
     *_both_layouts("vgg16-pool1-large", "max", 2, 2, 0, (32, 64, 224), large=True),
     Case("image-avg2x2-u8", "avg", 2, 2, 0, (), 3, 4096, "NCHW", "uint8"),
+    Case("image-avg2x2-u8", "avg", 2, 2, 0, (), 3, 4096, "NHWC", "uint8"),
     Case("image-avg2x2-f32", "avg", 2, 2, 0, (), 3, 4096, "NHWC", "float32"),
     Case("image-max2x2-f32", "max", 2, 2, 0, (), 3, 4096, "NHWC", "float32"),
     Case("image-max3x3-u8", "max", 3, 1, 1, (), 3, 4096, "NHWC", "uint8"),

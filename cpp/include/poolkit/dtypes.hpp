@@ -109,6 +109,22 @@ constexpr bool sums_divide_in(index_t taps, index_t max_divisor) noexcept {
   }
 }
 
+/// How divide_round_in<F, T> rounds a quotient q in F: (q + kRound) - kRound is q rounded to
+/// the nearest integer, ties to even, for |q| < 2**(p - 2); converted to I (int32 for float,
+/// whose lanes are twice as many as 64-bit ones; int64 for double), then clamped to
+/// [lo, hi], T's range within I's (|q| < 2**(p - 2) fits I, so the clamp is T's where it
+/// matters). Shared with its vector twin (VectorSteps::divide_round_in).
+template <typename F, typename T>
+struct RoundIn {
+  static constexpr int kDigits = std::numeric_limits<F>::digits;
+  using I = std::conditional_t<sizeof(F) == 4, std::int32_t, index_t>;
+  static constexpr I lo = static_cast<I>(std::max<index_t>(std::numeric_limits<T>::lowest(),
+                                                           std::numeric_limits<I>::lowest()));
+  static constexpr I hi = static_cast<I>(std::min<index_t>(std::numeric_limits<T>::max(),
+                                                           std::numeric_limits<I>::max()));
+  static constexpr F kRound = F(3) * F(index_t{1} << (kDigits - 2));  // 1.5 * 2**(p - 1)
+};
+
 /// `sum / divisor` rounded to the nearest integer, ties to even, saturated to the integer type
 /// T, computed in the floating type F, for |sum| < 2**(p - 2) and 0 < divisor < 2**p (p: F's
 /// significand digits; the caller guarantees both): both convert to F exactly, and the
@@ -120,21 +136,14 @@ constexpr bool sums_divide_in(index_t taps, index_t max_divisor) noexcept {
 /// 7.4 ms).
 template <typename F, typename T, typename Acc>
 constexpr T divide_round_in(Acc sum, index_t divisor) noexcept {
-  constexpr int kDigits = std::numeric_limits<F>::digits;
-  // Quotients in float fit in 32 bits, whose lanes are twice as many as 64-bit ones.
-  using I = std::conditional_t<sizeof(F) == 4, std::int32_t, index_t>;
-  // T's range within I's (|n| < 2**(p - 2) fits I, so the clamp is T's where it matters).
-  constexpr I lo = static_cast<I>(std::max<index_t>(std::numeric_limits<T>::lowest(),
-                                                    std::numeric_limits<I>::lowest()));
-  constexpr I hi = static_cast<I>(std::min<index_t>(std::numeric_limits<T>::max(),
-                                                    std::numeric_limits<I>::max()));
-  constexpr F kRound = F(3) * F(index_t{1} << (kDigits - 2));  // 1.5 * 2**(p - 1)
+  using R = RoundIn<F, T>;
+  using I = typename R::I;
   // A 128-bit sum goes through int64 (converted directly, it is a library call); a 32-bit
   // one converts directly (through int64 its vector lanes took twice the instructions).
   using Narrow = std::conditional_t<(sizeof(Acc) > 8), index_t, Acc>;
   const F q = static_cast<F>(static_cast<Narrow>(sum)) / static_cast<F>(divisor);
-  const I n = static_cast<I>((q + kRound) - kRound);
-  return static_cast<T>(n < lo ? lo : (n > hi ? hi : n));
+  const I n = static_cast<I>((q + R::kRound) - R::kRound);
+  return static_cast<T>(n < R::lo ? R::lo : (n > R::hi ? R::hi : n));
 }
 
 /// `sum / divisor` (divisor > 0, an integer: an index_t, or for floating types already

@@ -11,6 +11,10 @@
 #include "poolkit/dispatch.hpp"
 #include "poolkit/problem.hpp"
 
+#ifdef POOLKIT_X86_DISPATCH
+#include <immintrin.h>  // for the widening loads of rows.inc (VectorSteps::load)
+#endif
+
 namespace poolkit {
 namespace detail {
 

@@ -73,14 +73,16 @@ struct AvgOp {
   /// job).
   mutable index_t table_factor = 0;
 
-  /// Vector steps where sums accumulate in T itself (float and double): the twins of begin,
-  /// take and store, over vectors of lanes, their steps those of `Steps` (the level's
+  /// Vector steps where sums accumulate in T itself (float and double) or in int32 (8- and
+  /// 16-bit integers, their taps widened as they load): the twins of begin, take and store,
+  /// over vectors of lanes of Acc (the Element), their steps those of `Steps` (the level's
   /// VectorSteps). Lanes add in window order, as take does, so sums match bit for bit.
-  static constexpr bool kVector = std::is_same_v<Acc, T>;
+  static constexpr bool kVector = std::is_same_v<Acc, T> || std::is_same_v<Acc, std::int32_t>;
   /// Rounding makes a sum depend on the order of its terms.
   static constexpr bool kAnyOrder = false;
   /// Every step exact (see MaxOp::kGuarded).
   static constexpr bool kGuarded = false;
+  using Element = Acc;
   template <index_t N>
   using Vector = vec_t<Acc, N>;
   template <typename Steps, typename V>
@@ -89,18 +91,41 @@ struct AvgOp {
   static void vtake(V& sum, const V& v) noexcept { Steps::add(sum, v); }
   /// Stores the first `lanes` lanes of a vector of sums, divided as store divides them: the
   /// lanes of output columns ow, ow + 1, ... (ow_step 1), or of column ow's divisor (0).
+  /// Integer sums divide in float vectors where that is exact (division), else as a block's
+  /// do.
   template <typename Steps, typename V, typename N>
   void vstore(const V& sum, N lanes, index_t at, index_t od, index_t oh, index_t ow,
               index_t ow_step) const noexcept {
-    V result = sum;
-    if constexpr (kDivide) {
+    if constexpr (kDivide && !is_float_v<T>) {
+      if (division != IntDivision::in_float)
+        return vstore_wide<Steps>(sum, lanes, at, od, oh, ow, ow_step);
       start_row(od, oh);
-      V d;
+      vec_t<float, sizeof(V) / sizeof(Acc)> d;
+      if (ow_step == 0) Steps::fill(d, static_cast<float>(divisors[ow]));
+      else Steps::load(d, divisors + ow);  // (AVX2 converts their int64 lanes one by one)
+      Steps::divide_round_in(out + at, sum, d, lanes);
+    } else if constexpr (kDivide) {
+      start_row(od, oh);
+      V d, result = sum;
       if (ow_step == 0) Steps::fill(d, divisors[ow]);
       else Steps::load(d, divisors + ow);
       Steps::divide(result, d);
+      Steps::store(out + at, result, lanes);
+    } else {
+      Steps::store(out + at, sum, lanes);
     }
-    Steps::store(out + at, result, lanes);
+  }
+  /// vstore of integer sums that float cannot divide exactly: as a block's (kept out of
+  /// vstore's body, whose registers it had spilled).
+  template <typename Steps, typename V, typename N>
+  __attribute__((noinline)) void vstore_wide(const V& sum, N lanes, index_t at, index_t od,
+                                             index_t oh, index_t ow,
+                                             index_t ow_step) const noexcept {
+    Acc sums[sizeof(V) / sizeof(Acc)];
+    Steps::store(sums, sum);
+    start_row(od, oh);
+    if (ow_step == 0) divide<false>(out + at, sums, divisors + ow, lanes, division);
+    else divide<true>(out + at, sums, divisors + ow, lanes, division);
   }
   /// Whether lanes may run over the elements of several sites (store sees the first's column).
   bool site_lanes() const noexcept {

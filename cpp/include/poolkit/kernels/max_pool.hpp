@@ -73,7 +73,8 @@ struct MaxOp {
   /// first maximum of the first maxima of parts of a window (the first NaN of their first
   /// NaNs) is the window's. Not with indices: ties keep the first in window order.
   static constexpr bool kAnyOrder = !kIndices;
-  /// The vector of N window states.
+  /// The type of the vector steps' lanes, and the vector of N window states.
+  using Element = T;
   template <index_t N>
   using Vector = vec_t<T, N>;
   /// The vector twins of begin, take and store, over vectors of lanes, their steps those of
