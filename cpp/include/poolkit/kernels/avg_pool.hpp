@@ -115,17 +115,16 @@ struct AvgOp {
       Steps::store(out + at, sum, lanes);
     }
   }
-  /// vstore of integer sums that float cannot divide exactly: as a block's (kept out of
-  /// vstore's body, whose registers it had spilled).
+  /// vstore of integer sums that float cannot divide exactly: through a block and store
+  /// (kept out of vstore's body, whose registers it had spilled).
   template <typename Steps, typename V, typename N>
   __attribute__((noinline)) void vstore_wide(const V& sum, N lanes, index_t at, index_t od,
                                              index_t oh, index_t ow,
                                              index_t ow_step) const noexcept {
-    Acc sums[sizeof(V) / sizeof(Acc)];
-    Steps::store(sums, sum);
-    start_row(od, oh);
-    if (ow_step == 0) divide<false>(out + at, sums, divisors + ow, lanes, division);
-    else divide<true>(out + at, sums, divisors + ow, lanes, division);
+    static_assert(sizeof(V) <= sizeof(Block::sum), "a vector within a block");
+    Block block;
+    Steps::store(block.sum, sum);
+    store(block, lanes, at, od, oh, ow, ow_step);
   }
   /// Whether lanes may run over the elements of several sites (store sees the first's column).
   bool site_lanes() const noexcept {
