@@ -417,12 +417,16 @@ def test_integer_divisor_override_saturates(dtype, divisor):
 # fits in it, in int64 beyond that: windows of extreme and of random values either side of
 # the bound, divided by their taps and by 1 (the sum itself, saturated).
 @pytest.mark.parametrize("dtype, kernel", [
+    (np.uint8, (8, 16)),      # 128 taps: 255 * 128 < 2**15, int16
+    (np.uint8, (3, 43)),      # 129 taps: int32
+    (np.int8, (15, 17)),      # 255 taps: 128 * 255 < 2**15, int16
+    (np.int8, (16, 16)),      # 256 taps: int32
     (np.uint16, (128, 256)),  # 32768 taps: 65535 * 32768 < 2**31, int32
     (np.uint16, (9, 3641)),   # 32769 taps: int64
     (np.int16, (255, 257)),   # 65535 taps: 32768 * 65535 < 2**31, int32
     (np.int16, (256, 256)),   # 65536 taps: int64
 ], ids=lambda v: dtype_id(v) if isinstance(v, type) else "x".join(map(str, v)))
-def test_small_int_sums_either_side_of_int32(dtype, kernel, rng):
+def test_small_int_sums_either_side_of_int16_and_int32(dtype, kernel, rng):
     info = np.iinfo(dtype)
     h, w = kernel
     taps = h * w
@@ -436,11 +440,11 @@ def test_small_int_sums_either_side_of_int32(dtype, kernel, rng):
         check_avg(x, "NCHW", kernel, 1, 0, 1, False, True, divisor)
 
 
-# 8- and 16-bit averages whose sums fit int32 run vector steps in int32 lanes (the taps
-# widened as they load, the sums divided in float lanes where that is exact): rows wide enough
-# to fill registers, channels-first and channels-last (sites of 3 and 4 channels picked from
-# two loads at stride 2, 16 at stride 2, 64 contiguous), clipped and whole windows, 81-tap
-# uint16 windows (divided in double) and the separable algorithm's int32 row sums.
+# 8- and 16-bit averages whose sums fit int16 (8-bit) or int32 run vector steps in lanes of
+# those (the taps widened as they load, the sums divided in float lanes where that is exact):
+# rows wide enough to fill registers, channels-first and channels-last (sites of 3 and 4
+# channels picked from two loads at stride 2, 16 at stride 2, 64 contiguous), clipped and whole
+# windows, 81-tap uint16 windows (divided in double) and the separable algorithm's row sums.
 SMALL_INT_WINDOWS = [
     (2, 2, 0, 1, False, (9, 70)),
     (3, 1, 1, 1, False, (8, 53)),
@@ -466,6 +470,42 @@ def test_small_int_avg_in_vector_lanes(dtype, layout, channels, window, rng):
     x[1] = rng.choice(np.array([info.min, info.max], dtype), size=x[1].shape)
     for cip, div in ((True, None), (False, None), (True, 3)):
         check_avg(x, layout, k, s, p, d, ceil, cip, div)
+
+
+# Integer sums sharing a power-of-two divisor divide by a shift in their own lanes, rounding
+# half to even (ties are a quarter of the random 2 x 2 sums): the windows' own counts and
+# overrides up to the largest shift a lane takes (2**13 for int16 sums, 2**29 for int32) and
+# just past it (divided in float or double instead), 1 (a shift of 0) saturating.
+POWER_OF_TWO_WINDOWS = [
+    (2, 2, 0, 1, False, (9, 70)),
+    ((1, 2), (1, 2), 0, 1, False, (5, 70)),
+    ((2, 4), (2, 4), 0, 1, False, (8, 132)),
+    (4, 1, 0, 1, False, (12, 50)),
+]
+
+
+@pytest.mark.parametrize("window", POWER_OF_TWO_WINDOWS,
+                         ids=[_wid(w) for w in POWER_OF_TWO_WINDOWS])
+@pytest.mark.parametrize("layout, channels", [("NCHW", 2), ("NHWC", 3), ("NHWC", 64)])
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int16, np.uint16], ids=dtype_id)
+def test_small_int_avg_power_of_two_divisors(dtype, layout, channels, window, rng):
+    k, s, p, d, ceil, (h, w) = window
+    info = np.iinfo(dtype)
+    x = random_input(layout_shape((2, channels), h, w, layout), dtype, rng)
+    x[1] = rng.choice(np.array([info.min, info.max], dtype), size=x[1].shape)
+    for div in (None, 1, 2, 2**13, 2**14, 2**29, 2**30):
+        check_avg(x, layout, k, s, p, d, ceil, True, div)
+
+
+# 16-bit maxima over channels-last sites of a few channels: whole sites picked into registers
+# of 16-bit lanes (two loads and a permute per tap), clipped windows at the edges.
+@pytest.mark.parametrize("window", SMALL_INT_WINDOWS, ids=[_wid(w) for w in SMALL_INT_WINDOWS])
+@pytest.mark.parametrize("channels", [2, 3, 4, 5])
+@pytest.mark.parametrize("dtype", [np.int16, np.uint16], ids=dtype_id)
+def test_16bit_max_over_small_sites(dtype, channels, window, rng):
+    k, s, p, d, ceil, (h, w) = window
+    x = random_input(layout_shape((2, channels), h, w, "NHWC"), dtype, rng)
+    check_max(x, "NHWC", k, s, p, d, ceil)
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=dtype_id)

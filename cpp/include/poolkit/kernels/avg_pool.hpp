@@ -73,11 +73,13 @@ struct AvgOp {
   /// job).
   mutable index_t table_factor = 0;
 
-  /// Vector steps where sums accumulate in T itself (float and double) or in int32 (8- and
-  /// 16-bit integers, their taps widened as they load): the twins of begin, take and store,
-  /// over vectors of lanes of Acc (the Element), their steps those of `Steps` (the level's
-  /// VectorSteps). Lanes add in window order, as take does, so sums match bit for bit.
-  static constexpr bool kVector = std::is_same_v<Acc, T> || std::is_same_v<Acc, std::int32_t>;
+  /// Vector steps where sums accumulate in T itself (float and double), in int32 (8- and
+  /// 16-bit integers) or in int16 (8-bit integers), the taps widened as they load: the twins
+  /// of begin, take and store, over vectors of lanes of Acc (the Element), their steps those
+  /// of `Steps` (the level's VectorSteps). Lanes add in window order, as take does, so sums
+  /// match bit for bit.
+  static constexpr bool kVector = std::is_same_v<Acc, T> || std::is_same_v<Acc, std::int32_t> ||
+                                  std::is_same_v<Acc, std::int16_t>;
   /// Rounding makes a sum depend on the order of its terms.
   static constexpr bool kAnyOrder = false;
   /// Every step exact (see MaxOp::kGuarded).
@@ -89,23 +91,39 @@ struct AvgOp {
   static void vbegin(V& sum) noexcept { Steps::fill(sum, Acc(0)); }
   template <typename Steps, typename V>
   static void vtake(V& sum, const V& v) noexcept { Steps::add(sum, v); }
-  /// Stores the first `lanes` lanes of a vector of sums, divided as store divides them: the
-  /// lanes of output columns ow, ow + 1, ... (ow_step 1), or of column ow's divisor (0).
-  /// Integer sums divide in float vectors where that is exact (division), else as a block's
-  /// do.
+  /// What vstore needs of output row (od, oh), worked out by vrow once per row the vector
+  /// steps store: where lanes share a power-of-two divisor (ow_step 0) and the sums are
+  /// integers, its exponent `shift`, which vstore divides by in the sums' own lanes (else -1).
+  /// The shift is below the lanes' bits - 2, so that a remainder and its half fit in a lane.
+  struct VectorRow {
+    index_t od, oh;
+    int shift;
+  };
+  VectorRow vrow(index_t od, index_t oh, index_t ow, index_t ow_step) const noexcept {
+    VectorRow row{od, oh, -1};
+    if constexpr (kDivide && !is_float_v<T>) {
+      start_row(od, oh);
+      const index_t d = divisors[ow];
+      if (ow_step == 0 && (d & (d - 1)) == 0 && d < (index_t{1} << (8 * sizeof(Acc) - 2)))
+        row.shift = __builtin_ctzll(static_cast<unsigned long long>(d));
+    }
+    return row;
+  }
+  /// Stores the first `lanes` lanes of a vector of sums of output row `row` (see vrow),
+  /// divided as store divides them: the lanes of output columns ow, ow + 1, ... (ow_step 1),
+  /// or of column ow's divisor (0). Integer sums divide in their own lanes by a shift, in float
+  /// vectors where that is exact (division), else as a block's do.
   template <typename Steps, typename V, typename N>
-  void vstore(const V& sum, N lanes, index_t at, index_t od, index_t oh, index_t ow,
+  void vstore(const V& sum, N lanes, index_t at, const VectorRow& row, index_t ow,
               index_t ow_step) const noexcept {
     if constexpr (kDivide && !is_float_v<T>) {
+      if (row.shift >= 0) return Steps::shift_round_in(out + at, sum, row.shift, lanes);
       if (division != IntDivision::in_float)
-        return vstore_wide<Steps>(sum, lanes, at, od, oh, ow, ow_step);
-      start_row(od, oh);
-      vec_t<float, sizeof(V) / sizeof(Acc)> d;
-      if (ow_step == 0) Steps::fill(d, static_cast<float>(divisors[ow]));
-      else Steps::load(d, divisors + ow);  // (AVX2 converts their int64 lanes one by one)
-      Steps::divide_round_in(out + at, sum, d, lanes);
+        return vstore_wide<Steps>(sum, lanes, at, row.od, row.oh, ow, ow_step);
+      start_row(row.od, row.oh);
+      Steps::divide_round_in(out + at, sum, divisors + ow, ow_step, lanes);
     } else if constexpr (kDivide) {
-      start_row(od, oh);
+      start_row(row.od, row.oh);
       V d, result = sum;
       if (ow_step == 0) Steps::fill(d, divisors[ow]);
       else Steps::load(d, divisors + ow);
@@ -250,15 +268,21 @@ void avg_pool_in(const Problem& p, const T* in, T* out, AvgOptions options) {
 }
 
 /// Average pooling of every plane of `p`, accumulated exactly and rounded once. 8- and
-/// 16-bit integers sum in int32 where a whole window of their largest magnitude fits in it
-/// (half the register width of int64: the uint8 2 x 2 average of a 3 x 4096 x 4096 image
-/// 8.09 -> 6.54 ms, C++ driver, 1 thread), in accum_t<T> otherwise. Planes whose windows are
-/// clipped run on staged copies padded with zeros (exact: x + 0 == x, and sums start at +0).
+/// 16-bit integers sum in the narrowest of int16 (8-bit only) and int32 that a whole window of
+/// their largest magnitude fits in (more lanes per register: int32 against int64 took the
+/// uint8 2 x 2 average of a 3 x 4096 x 4096 image 8.09 -> 6.54 ms, C++ driver, 1 thread), in
+/// accum_t<T> otherwise. Planes whose windows are clipped run on staged copies padded with
+/// zeros (exact: x + 0 == x, and sums start at +0).
 template <typename T>
 void avg_pool(const Problem& p, const T* in, T* out, AvgOptions options) {
   if constexpr (!is_float_v<T> && sizeof(T) <= 2) {
     index_t taps = 0;
-    if (window_taps(p.geom, &taps) && taps <= index_t{INT32_MAX} / largest_magnitude<T>())
+    const bool bounded = window_taps(p.geom, &taps);
+    if constexpr (sizeof(T) == 1) {
+      if (bounded && taps <= index_t{INT16_MAX} / largest_magnitude<T>())
+        return avg_pool_in<T, std::int16_t>(p, in, out, options);
+    }
+    if (bounded && taps <= index_t{INT32_MAX} / largest_magnitude<T>())
       return avg_pool_in<T, std::int32_t>(p, in, out, options);
   }
   avg_pool_in<T, accum_t<T>>(p, in, out, options);

@@ -110,9 +110,12 @@ struct MaxOp {
     for (index_t c = 0; c < kLanes; ++c) nan |= guard[c] != guard[c];
     return nan != 0;
   }
+  /// Nothing to work out per output row (see AvgOp::vrow).
+  struct VectorRow {};
+  VectorRow vrow(index_t, index_t, index_t, index_t) const noexcept { return {}; }
   /// Stores the first `lanes` lanes of a vector of states, as store does a block's.
   template <typename Steps, typename V, typename N>
-  void vstore(const V& best, N lanes, index_t at, index_t, index_t, index_t,
+  void vstore(const V& best, N lanes, index_t at, const VectorRow&, index_t,
               index_t) const noexcept {
     Steps::store(out + at, best, lanes);
   }
