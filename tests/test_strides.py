@@ -34,6 +34,9 @@ def check(x, layout="NCHW", calls=CALLS):
         assert v.dtype.kind == ref.dtype.kind and v.dtype.itemsize == ref.dtype.itemsize
         np.testing.assert_array_equal(v, want_v)
         np.testing.assert_array_equal(i, want_i)
+        # Without indices, channels-first planes a constant stride apart (step-channels,
+        # negative-all, broadcast) are pooled as the slices of one plane.
+        np.testing.assert_array_equal(pk.max_pool2d(x, k, s, p, d, ceil, layout=layout), want_v)
         a = pk.avg_pool2d(x, k, s, p, ceil, dilation=d, layout=layout)
         want_a = oracle_avg(ref, k, s, p, ceil, dilation=d, layout=layout)
         assert_avg_close(a.astype(ref.dtype), want_a, ref, k, s, p, ceil, dilation=d,
