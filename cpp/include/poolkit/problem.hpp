@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <type_traits>
 #include <vector>
 
@@ -188,45 +189,34 @@ void run_jobs(const Problem& p, F&& f) {
   });
 }
 
-/// Whether `p` pools its planes as the slices of a single plane's D axis (folded_planes): a
+/// `p` over one plane whose D axis runs over p's planes (a window of one slice), where `p` is a
 /// 1-d or 2-d pool of several channels-first planes (of elements of `bytes` bytes) that lie a
-/// constant stride apart, each of at most kFoldBytes of input. Where planes are that small,
-/// what the loop nest, the staged copies and the jobs cost per plane (their set-up, a vector
-/// run per plane) had cost the Inception 3 x 3 max over 28 x 28 planes about a fifth of its
-/// time; folded, a band of planes pays it once. Each output still reads its own plane alone
-/// and lies where it did, but a flat position then counts the planes before it: not for max
-/// with indices.
+/// constant stride apart, each of at most kFoldBytes of input; otherwise nothing. Where planes
+/// are that small, what the loop nest, the staged copies and the jobs cost per plane (their
+/// set-up, a vector run per plane) had cost the Inception 3 x 3 max over 28 x 28 planes about a
+/// fifth of its time; folded, a band of planes pays it once. Each output still reads its own
+/// plane alone and lies where it did, but a flat position then counts the planes before it:
+/// not for max with indices.
 inline constexpr index_t kFoldBytes = 64 * 1024;
-inline bool folds_planes(const Problem& p, index_t bytes) noexcept {
+inline std::optional<Problem> folded_planes(const Problem& p, index_t bytes) {
   const Axis &d = p.geom.d(), &h = p.geom.h(), &w = p.geom.w();
   if (p.planes < 2 || p.channels != 1 || d.in != 1 || d.kernel != 1 || d.out != 1 ||
       h.in > kFoldBytes / bytes / w.in)
-    return false;
+    return std::nullopt;
   // A constant stride from plane to plane: each outer axis's (of more than one plane) is the
   // next inner one's times its length.
-  index_t expected = 0;
+  index_t stride = 0, expected = 0;
   bool first = true;
   for (std::size_t i = p.outer_shape.size(); i-- > 0;) {
     if (p.outer_shape[i] == 1) continue;
-    if (!first && p.outer_strides[i] != expected) return false;
+    if (first) stride = p.outer_strides[i];
+    else if (p.outer_strides[i] != expected) return std::nullopt;
     first = false;
-    if (mul_overflows(p.outer_strides[i], p.outer_shape[i], &expected)) return false;
+    if (mul_overflows(p.outer_strides[i], p.outer_shape[i], &expected)) return std::nullopt;
   }
-  return true;
-}
-/// `p`, for which folds_planes holds, over one plane whose D axis runs over p's planes (a
-/// window of one slice).
-inline Problem folded_planes(const Problem& p) {
   Problem q = p;
-  Axis& d = q.geom.axes[0];
-  d = Axis{};
-  d.in = d.out = p.planes;
-  index_t stride = 0;
-  for (std::size_t i = p.outer_shape.size(); i-- > 0;)
-    if (p.outer_shape[i] != 1) {
-      stride = p.outer_strides[i];
-      break;
-    }
+  q.geom.axes[0] = Axis{};
+  q.geom.axes[0].in = q.geom.axes[0].out = p.planes;
   q.in_strides[0] = stride;
   q.planes = 1;
   q.outer_shape.clear();

@@ -275,7 +275,7 @@ void avg_pool_in(const Problem& p, const T* in, T* out, AvgOptions options) {
 /// zeros (exact: x + 0 == x, and sums start at +0).
 template <typename T>
 void avg_pool(const Problem& p, const T* in, T* out, AvgOptions options) {
-  if (folds_planes(p, sizeof(T))) return avg_pool(folded_planes(p), in, out, options);
+  if (const auto folded = folded_planes(p, sizeof(T))) return avg_pool(*folded, in, out, options);
   if constexpr (!is_float_v<T> && sizeof(T) <= 2) {
     index_t taps = 0;
     const bool bounded = window_taps(p.geom, &taps);

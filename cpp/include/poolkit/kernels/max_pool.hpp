@@ -159,7 +159,8 @@ struct MaxOp {
 /// checked here.
 template <typename T>
 void max_pool(const Problem& p, const T* in, T* out, index_t* indices) {
-  if (!indices && folds_planes(p, sizeof(T))) return max_pool(folded_planes(p), in, out, indices);
+  if (!indices)
+    if (const auto folded = folded_planes(p, sizeof(T))) return max_pool(*folded, in, out, indices);
   const index_t plane_out = p.out_plane_size();
   const bool separable = p.resolved_algorithm() == Algorithm::separable;
   const bool staged = !indices && stages(p, sizeof(T));
