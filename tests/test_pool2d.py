@@ -228,6 +228,10 @@ GUARDED = [
     (3, 2, 1, 2, 24, 40, 40),
     (3, 1, 0, 2, 40, 30, 41),
     (2, 2, 0, 1, 24, 32, 48),
+    # Separable: channels-last input rows checked for NaN before the row pass (W windows
+    # overlap), or the row pass guarded (they do not).
+    (7, 1, 3, 2, 32, 30, 33),
+    ((5, 4), (1, 4), 2, 1, 48, 26, 37),
 ]
 
 
@@ -358,6 +362,25 @@ def test_avg_pool2d_full_table(dtype, layout, leading, window, variant, rng):
     for ties in (False, True):
         x = random_input(layout_shape(leading, h, w, layout), dtype, rng, ties=ties)
         check_avg(x, layout, k, s, p, d, ceil, *variant)
+
+
+# Channels-last sites of 16 channels or more pool overlapping windows separably; the second
+# pass divides registers of lanes over several sites by one divisor only where every column
+# of the output shares W's divisor factor (here: count_include_pad or an override, and no
+# ceil_mode overhang). (kernel, stride, padding, ceil_mode, channels)
+SEPARABLE_SITES = [(7, 1, 3, False, 40), (7, 2, 3, True, 16), ((5, 7), 1, (0, 3), True, 24),
+                   ((7, 5), (1, 2), 2, True, 17)]
+
+
+@pytest.mark.parametrize("variant", AVG_VARIANTS, ids=_avg_id)
+@pytest.mark.parametrize("window", SEPARABLE_SITES, ids=[str(w) for w in SEPARABLE_SITES])
+@pytest.mark.parametrize("dtype", [np.float32, np.int16], ids=dtype_id)
+def test_separable_avg_over_sites(dtype, window, variant, rng):
+    k, s, p, ceil, c = window
+    x = random_input((2, 21, 30, c), dtype, rng)
+    cost = pk.pool_cost(x.shape, k, s, p, ceil_mode=ceil, mode="avg", dtype=dtype, layout="NHWC")
+    assert cost["algorithm"] == "separable"
+    check_avg(x, "NHWC", k, s, p, 1, ceil, *variant)
 
 
 @pytest.mark.parametrize("window", NAN_WINDOWS, ids=[_wid(w) for w in NAN_WINDOWS])

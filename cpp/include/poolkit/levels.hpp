@@ -67,6 +67,20 @@ bool any_nan(Simd level, const T* v, index_t n) noexcept {
   return level_base::any_nan(v, n);
 }
 
+/// Whether the rows of `rows` (a band's row pass: its D and H axes trivial) hold no NaN,
+/// from `src` on: false where that is not known (sites not contiguous along W, or types
+/// without NaN, which the caller does not ask about).
+template <typename T>
+bool rows_nan_free(Simd level, const T* src, const Problem& rows) noexcept {
+  const index_t sd = rows.in_strides[0], sh = rows.in_strides[1], c = rows.channels;
+  if (rows.in_strides[2] != c) return false;
+  const index_t n = rows.geom.w().in * c;
+  for (index_t z = 0; z < rows.geom.d().in; ++z)
+    for (index_t y = 0; y < rows.geom.h().in; ++y)
+      if (any_nan(level, src + z * sd + y * sh, n)) return false;
+  return true;
+}
+
 /// stage_rows compiled for `p.simd`.
 template <typename T>
 T* stage_rows(T* dst, const T* plane, const Problem& p, Reach rz, Reach ry, Reach rw,

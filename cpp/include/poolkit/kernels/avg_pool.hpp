@@ -64,7 +64,9 @@ struct AvgOp {
   /// output.
   Divisor* divisors = nullptr;
   /// Whether the inner columns of the geometry the loop runs share W's divisor factor: true for
-  /// the direct algorithm; not for the separable one's second pass, whose W axis is trivial.
+  /// the direct algorithm on the input itself; on a staged copy and in the separable
+  /// algorithm's second pass (whose W axis is trivial) every column is inner, so only where
+  /// all of W's factors are one.
   bool uniform_inner = true;
   /// Where every integer sum and divisor lie that divide_round_in<F, T> is exact: in float,
   /// in double, or neither.
@@ -229,6 +231,8 @@ void avg_pool_in(const Problem& p, const T* in, T* out, AvgOptions options) {
                                               : 1;
     next += a.out;
   }
+  const bool uniform_w = std::all_of(axis_factors[2], axis_factors[2] + w.out,
+                                     [&](index_t f) { return f == axis_factors[2][0]; });
   // Sums cover at most a whole window; divisors are at most its taps, or the override.
   index_t taps = 0;
   const bool bounded = window_taps(g, &taps);
@@ -248,7 +252,7 @@ void avg_pool_in(const Problem& p, const T* in, T* out, AvgOptions options) {
     final_op.w_out = w.out;
     final_op.divisors = workspace.get<Divisor>(Workspace::kDivisors, w.out + kLanes);
     final_op.division = division;
-    final_op.uniform_inner = !separable && !staged;
+    final_op.uniform_inner = (!separable && !staged) || uniform_w;
     auto pool = [&](const T* src, const Problem& q, index_t r0, index_t r1) {
       if (!separable) return pool_plane_rows(q.simd, src, q, r0, r1, final_op);
       for_each_band(q, r0, r1, sizeof(Acc), [&](const Band& b) {

@@ -170,14 +170,14 @@ void max_pool(const Problem& p, const T* in, T* out, index_t* indices) {
       T* dst = out + plane * plane_out;
       index_t* idx = kIndices ? indices + plane * plane_out : nullptr;
       // Runs go(test), which pools with MaxOp's NaN test `test` and returns saw_nan(), as
-      // the values of q call for: no test where q says they hold no NaN; else, for float and
-      // double without indices, the taps checked afterwards, then every tap if that saw a
+      // the values call for: no test where `nan_free` says they hold no NaN; else, for float
+      // and double without indices, the taps checked afterwards, then every tap if that saw a
       // NaN (pooling again). (Only float and double without indices skip tests: nothing else
       // is ever found free of NaN, and each variant compiled costs build time.)
       constexpr bool kSkips = !kIndices && std::is_floating_point_v<T>;
-      auto tested = [&](const Problem& q, auto&& go) {
+      auto tested = [&](bool nan_free, auto&& go) {
         if constexpr (kSkips) {
-          if (q.nan_free) {
+          if (nan_free) {
             go(NanTests<NanTest::none>{});
             return;
           }
@@ -187,7 +187,7 @@ void max_pool(const Problem& p, const T* in, T* out, index_t* indices) {
       };
       auto pool = [&](const T* src, const Problem& q, index_t r0, index_t r1) {
         if (!separable) {
-          tested(q, [&](auto test) {
+          tested(q.nan_free, [&](auto test) {
             MaxOp<T, kIndices, decltype(test)::value> op{dst, idx};
             pool_plane_rows(q.simd, src, q, r0, r1, op);
             return op.saw_nan();
@@ -199,7 +199,14 @@ void max_pool(const Problem& p, const T* in, T* out, index_t* indices) {
           T* mid = workspace.get<T>(Workspace::kRows, b.mid_size());
           index_t* mid_idx =
               kIndices ? workspace.get<index_t>(Workspace::kRowIndices, b.mid_size()) : nullptr;
-          tested(q, [&](auto test) {
+          // Where each input element is a tap of several row windows, the band's input rows
+          // are checked for NaN first: a pass over them costs less than a guarded row pass's
+          // sum of every tap (the YOLO 5 x 5 stride-1 max, 256-channel sites: 3.6 -> 2.85 ms).
+          bool clean = q.nan_free;
+          if constexpr (kSkips)
+            if (!clean && q.geom.w().kernel > q.geom.w().stride)
+              clean = rows_nan_free(q.simd, src + b.in_offset, b.rows);
+          tested(clean, [&](auto test) {
             MaxOp<T, kIndices, decltype(test)::value> rows{mid, mid_idx, b.flat_offset};
             pool_plane_rows(q.simd, src + b.in_offset, b.rows, 0, b.rows.geom.out_rows(), rows);
             return rows.saw_nan();
@@ -218,7 +225,7 @@ void max_pool(const Problem& p, const T* in, T* out, index_t* indices) {
           // through its tested steps, and a pass over mid costs a fraction of one over its
           // window rows).
           if constexpr (kSkips)
-            if (q.nan_free || !any_nan(q.simd, static_cast<const T*>(mid), written))
+            if (clean || !any_nan(q.simd, static_cast<const T*>(mid), written))
               return columns(NanTests<NanTest::none>{});
           columns(NanTests<NanTest::every_tap>{});
         });
