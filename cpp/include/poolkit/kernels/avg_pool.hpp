@@ -56,17 +56,20 @@ struct AvgOp {
   /// Each axis's divisor factor per output position (D's, H's and W's; W's the override, and
   /// the others 1, where there is one).
   const index_t *d_factor = nullptr, *h_factor = nullptr, *w_factor = nullptr;
-  index_t w_out = 0;  // output columns
-  /// Room for one divisor per output column, and kLanes ones after them (read by vector lanes
-  /// that are dropped): those of the rows whose D and H factors multiply to `table_factor`,
-  /// filled on the first row with a new product. Most rows share one (every window inside the
-  /// padded extent), so the row's divisors cost a load, not a multiply and a conversion per
-  /// output.
+  index_t w_out = 0;     // output columns
+  index_t channels = 1;  // elements per site
+  /// The divisors of an output row, in slots: one per column, or with lane_divisors() one per
+  /// position (column * channels + channel; the same where sites hold one channel), and
+  /// kLanes more after them (read by vector lanes that are dropped). They are those of the
+  /// rows whose D and H factors multiply to `table_factor`, filled on the first row with a new
+  /// product. Most rows share one (every window inside the padded extent), so the row's
+  /// divisors cost a load, not a multiply and a conversion per output.
   Divisor* divisors = nullptr;
   /// Whether the inner columns of the geometry the loop runs share W's divisor factor: true for
   /// the direct algorithm on the input itself; on a staged copy and in the separable
   /// algorithm's second pass (whose W axis is trivial) every column is inner, so only where
-  /// all of W's factors are one.
+  /// all of W's factors are one. Otherwise lanes over inner columns take a divisor each
+  /// (lane_divisors).
   bool uniform_inner = true;
   /// Where every integer sum and divisor lie that divide_round_in<F, T> is exact: in float,
   /// in double, or neither.
@@ -94,41 +97,40 @@ struct AvgOp {
   template <typename Steps, typename V>
   static void vtake(V& sum, const V& v) noexcept { Steps::add(sum, v); }
   /// What vstore needs of output row (od, oh), worked out by vrow once per row the vector
-  /// steps store: where lanes share a power-of-two divisor (ow_step 0) and the sums are
+  /// steps store: where lanes share a power-of-two divisor (slot_step 0) and the sums are
   /// integers, its exponent `shift`, which vstore divides by in the sums' own lanes (else -1).
   /// The shift is below the lanes' bits - 2, so that a remainder and its half fit in a lane.
   struct VectorRow {
     index_t od, oh;
     int shift;
   };
-  VectorRow vrow(index_t od, index_t oh, index_t ow, index_t ow_step) const noexcept {
+  VectorRow vrow(index_t od, index_t oh, index_t slot, index_t slot_step) const noexcept {
     VectorRow row{od, oh, -1};
     if constexpr (kDivide && !is_float_v<T>) {
       start_row(od, oh);
-      const index_t d = divisors[ow];
-      if (ow_step == 0 && (d & (d - 1)) == 0 && d < (index_t{1} << (8 * sizeof(Acc) - 2)))
+      const index_t d = divisors[slot];
+      if (slot_step == 0 && (d & (d - 1)) == 0 && d < (index_t{1} << (8 * sizeof(Acc) - 2)))
         row.shift = __builtin_ctzll(static_cast<unsigned long long>(d));
     }
     return row;
   }
   /// Stores the first `lanes` lanes of a vector of sums of output row `row` (see vrow),
-  /// divided as store divides them: the lanes of output columns ow, ow + 1, ... (ow_step 1),
-  /// or of column ow's divisor (0). Integer sums divide in their own lanes by a shift, in float
-  /// vectors where that is exact (division), else as a block's do.
+  /// divided as store divides them. Integer sums divide in their own lanes by a shift, in
+  /// float vectors where that is exact (division), else as a block's do.
   template <typename Steps, typename V, typename N>
-  void vstore(const V& sum, N lanes, index_t at, const VectorRow& row, index_t ow,
-              index_t ow_step) const noexcept {
+  void vstore(const V& sum, N lanes, index_t at, const VectorRow& row, index_t slot,
+              index_t slot_step) const noexcept {
     if constexpr (kDivide && !is_float_v<T>) {
       if (row.shift >= 0) return Steps::shift_round_in(out + at, sum, row.shift, lanes);
       if (division != IntDivision::in_float)
-        return vstore_wide<Steps>(sum, lanes, at, row.od, row.oh, ow, ow_step);
+        return vstore_wide<Steps>(sum, lanes, at, row.od, row.oh, slot, slot_step);
       start_row(row.od, row.oh);
-      Steps::divide_round_in(out + at, sum, divisors + ow, ow_step, lanes);
+      Steps::divide_round_in(out + at, sum, divisors + slot, slot_step, lanes);
     } else if constexpr (kDivide) {
       start_row(row.od, row.oh);
       V d, result = sum;
-      if (ow_step == 0) Steps::fill(d, divisors[ow]);
-      else Steps::load(d, divisors + ow);
+      if (slot_step == 0) Steps::fill(d, divisors[slot]);
+      else Steps::load(d, divisors + slot);
       Steps::divide(result, d);
       Steps::store(out + at, result, lanes);
     } else {
@@ -139,30 +141,34 @@ struct AvgOp {
   /// (kept out of vstore's body, whose registers it had spilled).
   template <typename Steps, typename V, typename N>
   __attribute__((noinline)) void vstore_wide(const V& sum, N lanes, index_t at, index_t od,
-                                             index_t oh, index_t ow,
-                                             index_t ow_step) const noexcept {
+                                             index_t oh, index_t slot,
+                                             index_t slot_step) const noexcept {
     static_assert(sizeof(V) <= sizeof(Block::sum), "a vector within a block");
     Block block;
     Steps::store(block.sum, sum);
-    store(block, lanes, at, od, oh, ow, ow_step);
+    store(block, lanes, at, od, oh, slot, slot_step);
   }
-  /// Whether lanes may run over the elements of several sites (store sees the first's column).
-  bool site_lanes() const noexcept {
-    return !kDivide || options.divisor_override > 0 || uniform_inner;
+  /// Lanes may run over the elements of several sites (see lane_divisors).
+  static constexpr bool site_lanes() noexcept { return true; }
+  /// Whether lanes over inner columns may need divisors of their own (slot_step 1), not the
+  /// first lane's; the table then holds one per position of the row.
+  bool lane_divisors() const noexcept {
+    return kDivide && options.divisor_override <= 0 && !uniform_inner;
   }
   static State begin(index_t) noexcept { return {Acc(0)}; }
   /// The tap `v` (a T, or a partial sum already in Acc), the window's state held in
   /// registers or not (kHeld: see MaxOp::take).
   template <bool kHeld = false, typename S>
   static void take(State& s, S v, index_t) noexcept { s.sum += static_cast<Acc>(v); }
+  /// Stores a block's first `lanes` lanes at `at`, output row (od, oh): lane c's divisor the
+  /// one in the row's slot + c (slot_step 1), or in `slot` for every lane (0).
   template <typename N>
-  void store(const Block& b, N lanes, index_t at, index_t od, index_t oh, index_t ow,
-             index_t ow_step) const noexcept {
+  void store(const Block& b, N lanes, index_t at, index_t od, index_t oh, index_t slot,
+             index_t slot_step) const noexcept {
     if constexpr (kDivide) {
       start_row(od, oh);
-      // Lanes of one site share a divisor; lanes over columns take one each.
-      if (ow_step == 0) divide<false>(out + at, b.sum, divisors + ow, lanes, division);
-      else divide<true>(out + at, b.sum, divisors + ow, lanes, division);
+      if (slot_step == 0) divide<false>(out + at, b.sum, divisors + slot, lanes, division);
+      else divide<true>(out + at, b.sum, divisors + slot, lanes, division);
     } else {
       for (index_t c = 0; c < lanes; ++c) out[at + c] = b.sum[c];
     }
@@ -175,9 +181,16 @@ struct AvgOp {
     const index_t factor = d_factor[od] * h_factor[oh];
     if (factor == table_factor) return;
     table_factor = factor;
-    const index_t n = w_out;
-    for (index_t o = 0; o < n; ++o) divisors[o] = static_cast<Divisor>(factor * w_factor[o]);
-    std::fill(divisors + n, divisors + n + kLanes, Divisor(1));
+    // (Rows of two factors can alternate store by store: the plain loop stays vectorised.)
+    const index_t n = w_out, per_column = lane_divisors() ? channels : 1;
+    if (per_column == 1) {
+      for (index_t o = 0; o < n; ++o) divisors[o] = static_cast<Divisor>(factor * w_factor[o]);
+    } else {
+      for (index_t o = 0; o < n; ++o)
+        std::fill(divisors + o * per_column, divisors + (o + 1) * per_column,
+                  static_cast<Divisor>(factor * w_factor[o]));
+    }
+    std::fill(divisors + n * per_column, divisors + n * per_column + kLanes, Divisor(1));
   }
   /// dst[c] = sum[c] over its divisor (d[c] with kPerLane, else d[0]), for each lane: without
   /// a branch per lane where the sums allow it (`division`), so that the loop vectorises. The
@@ -250,7 +263,8 @@ void avg_pool_in(const Problem& p, const T* in, T* out, AvgOptions options) {
     final_op.h_factor = axis_factors[1];
     final_op.w_factor = axis_factors[2];
     final_op.w_out = w.out;
-    final_op.divisors = workspace.get<Divisor>(Workspace::kDivisors, w.out + kLanes);
+    final_op.channels = p.channels;
+    final_op.divisors = workspace.get<Divisor>(Workspace::kDivisors, w.out * p.channels + kLanes);
     final_op.division = division;
     final_op.uniform_inner = (!separable && !staged) || uniform_w;
     auto pool = [&](const T* src, const Problem& q, index_t r0, index_t r1) {

@@ -121,6 +121,8 @@ struct MaxOp {
   }
   /// Whether lanes may run over the elements of several sites (positions are per lane).
   bool site_lanes() const noexcept { return !kIndices; }
+  /// Lanes need nothing of their own at store (see AvgOp::lane_divisors).
+  static constexpr bool lane_divisors() noexcept { return false; }
   /// A window whose first in-bounds tap lies at flat position `first`.
   static State begin(index_t first) noexcept { return {lowest<T>(), first, T(0)}; }
   /// The tap `v` at flat position `flat`. kHeld: the window's state stays in registers from
