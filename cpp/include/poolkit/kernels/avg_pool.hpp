@@ -68,7 +68,7 @@ struct AvgOp {
   /// Whether the inner columns of the geometry the loop runs share W's divisor factor: true for
   /// the direct algorithm on the input itself; on a staged copy and in the separable
   /// algorithm's second pass (whose W axis is trivial) every column is inner, so only where
-  /// all of W's factors are one. Otherwise lanes over inner columns take a divisor each
+  /// W's factors are all equal. Otherwise lanes over inner columns take a divisor each
   /// (lane_divisors).
   bool uniform_inner = true;
   /// Where every integer sum and divisor lie that divide_round_in<F, T> is exact: in float,
