@@ -365,9 +365,9 @@ def test_avg_pool2d_full_table(dtype, layout, leading, window, variant, rng):
 
 
 # Channels-last sites of 16 channels or more pool overlapping windows separably; the second
-# pass divides registers of lanes over several sites by one divisor only where every column
-# of the output shares W's divisor factor (here: count_include_pad or an override, and no
-# ceil_mode overhang). (kernel, stride, padding, ceil_mode, channels)
+# pass runs registers of lanes over several sites, divided by one divisor where every column
+# of the output shares W's divisor factor (count_include_pad or an override, and no ceil_mode
+# overhang), else by a divisor per lane. (kernel, stride, padding, ceil_mode, channels)
 SEPARABLE_SITES = [(7, 1, 3, False, 40), (7, 2, 3, True, 16), ((5, 7), 1, (0, 3), True, 24),
                    ((7, 5), (1, 2), 2, True, 17)]
 

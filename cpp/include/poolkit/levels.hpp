@@ -68,8 +68,7 @@ bool any_nan(Simd level, const T* v, index_t n) noexcept {
 }
 
 /// Whether the rows of `rows` (a band's row pass: its D and H axes trivial) hold no NaN,
-/// from `src` on: false where that is not known (sites not contiguous along W, or types
-/// without NaN, which the caller does not ask about).
+/// from `src` on: false also where rows are not checked (sites not contiguous along W).
 template <typename T>
 bool rows_nan_free(Simd level, const T* src, const Problem& rows) noexcept {
   const index_t sd = rows.in_strides[0], sh = rows.in_strides[1], c = rows.channels;
