@@ -13,8 +13,28 @@
 
 namespace poolkit {
 
-/// The element types poolkit pools; the Python dtype table maps onto these names.
-enum class DType : int { f16, bf16, f32, f64, i8, u8, i16, u16, i32, i64 };
+/// Every element type poolkit pools, as X(enumerator, scalar type): the one list that DType,
+/// dispatch() and the kernels compiled apart (POOLKIT_KERNEL_INSTANCES, poolkit.hpp) follow.
+#define POOLKIT_DTYPES(X)                                                                    \
+  X(f16, ::poolkit::float16_t) X(bf16, ::poolkit::bfloat16_t) X(f32, float) X(f64, double)     \
+  X(i8, ::std::int8_t) X(u8, ::std::uint8_t) X(i16, ::std::int16_t) X(u16, ::std::uint16_t)   \
+  X(i32, ::std::int32_t) X(i64, ::std::int64_t)
+
+/// The element types; the Python dtype table maps onto these names.
+#define POOLKIT_ENUMERATOR(name, type) name,
+enum class DType : int { POOLKIT_DTYPES(POOLKIT_ENUMERATOR) };
+#undef POOLKIT_ENUMERATOR
+
+/// The scalar type of a dtype.
+template <DType D>
+struct scalar_of;
+#define POOLKIT_SCALAR_OF(name, scalar) \
+  template <>                           \
+  struct scalar_of<DType::name> {       \
+    using type = scalar;                \
+  };
+POOLKIT_DTYPES(POOLKIT_SCALAR_OF)
+#undef POOLKIT_SCALAR_OF
 
 template <typename T>
 struct type_tag {
@@ -24,18 +44,11 @@ struct type_tag {
 /// Call `f(type_tag<T>{})` with the scalar type named by `dtype`.
 template <typename F>
 decltype(auto) dispatch(DType dtype, F&& f) {
-  switch (dtype) {
-    case DType::f16: return f(type_tag<float16_t>{});
-    case DType::bf16: return f(type_tag<bfloat16_t>{});
-    case DType::f32: return f(type_tag<float>{});
-    case DType::f64: return f(type_tag<double>{});
-    case DType::i8: return f(type_tag<std::int8_t>{});
-    case DType::u8: return f(type_tag<std::uint8_t>{});
-    case DType::i16: return f(type_tag<std::int16_t>{});
-    case DType::u16: return f(type_tag<std::uint16_t>{});
-    case DType::i32: return f(type_tag<std::int32_t>{});
-    case DType::i64: return f(type_tag<std::int64_t>{});
-  }
+#define POOLKIT_CASE(name, scalar) \
+  case DType::name:                \
+    return f(type_tag<scalar>{});
+  switch (dtype) { POOLKIT_DTYPES(POOLKIT_CASE) }
+#undef POOLKIT_CASE
   throw std::logic_error("poolkit: unknown dtype code");
 }
 
