@@ -364,6 +364,39 @@ def test_avg_pool2d_full_table(dtype, layout, leading, window, variant, rng):
         check_avg(x, layout, k, s, p, d, ceil, *variant)
 
 
+# Windows of one row over adjacent channels-first columns (the separable algorithm's row
+# pass, and windows one row tall) take their max as a running max: registers of windows of
+# 1, 2, 4, ... taps combined with registers shifted across lanes, up to 5 levels. (kernel,
+# stride, padding, dilation, algorithm): widths of 2 to 5 levels, the last level's shift short
+# of a power of two, dilated taps, and a direct pool of one row.
+RUNNING = [
+    ((5, 4), 1, (2, 1), 1, "separable"),
+    (7, 1, 3, 1, "separable"),
+    ((5, 9), 1, (2, 4), 1, "separable"),
+    ((3, 17), 1, (1, 8), 1, "separable"),
+    ((3, 25), 1, (1, 12), 1, "separable"),
+    (5, 1, (2, 4), (1, 2), "separable"),
+    ((7, 3), 1, 3, (1, 3), "separable"),
+    ((1, 7), 1, (0, 3), 1, "direct"),
+]
+
+
+@pytest.mark.parametrize("case", ["clean", "nan", "infinities"])
+@pytest.mark.parametrize("window", RUNNING, ids=[str(w) for w in RUNNING])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.int64], ids=dtype_id)
+def test_running_max_along_rows(dtype, window, case, rng):
+    k, s, p, d, algorithm = window
+    x = random_input((2, 3, 11, 150), dtype, rng)
+    if np.dtype(dtype).kind == "f" and case == "nan":
+        x[rng.random(x.shape) < 0.01] = np.nan
+    elif np.dtype(dtype).kind == "f" and case == "infinities":
+        x[rng.random(x.shape) < 0.05] = np.inf
+        x[rng.random(x.shape) < 0.05] = -np.inf
+    cost = pk.pool_cost(x.shape, k, s, p, d, dtype=dtype)
+    assert cost["algorithm"] == algorithm
+    check_max(x, "NCHW", k, s, p, d, False)
+
+
 # Channels-last sites of 16 channels or more pool overlapping windows separably; the second
 # pass runs registers of lanes over several sites, divided by one divisor where every column
 # of the output shares W's divisor factor (count_include_pad or an override, and no ceil_mode

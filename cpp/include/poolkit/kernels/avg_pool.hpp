@@ -87,6 +87,8 @@ struct AvgOp {
                                   std::is_same_v<Acc, std::int16_t>;
   /// Rounding makes a sum depend on the order of its terms.
   static constexpr bool kAnyOrder = false;
+  /// A tap taken twice counts twice (see MaxOp::kIdempotent).
+  static constexpr bool kIdempotent = false;
   /// Every step exact (see MaxOp::kGuarded).
   static constexpr bool kGuarded = false;
   using Element = Acc;

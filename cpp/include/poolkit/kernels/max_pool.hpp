@@ -73,6 +73,10 @@ struct MaxOp {
   /// first maximum of the first maxima of parts of a window (the first NaN of their first
   /// NaNs) is the window's. Not with indices: ties keep the first in window order.
   static constexpr bool kAnyOrder = !kIndices;
+  /// Whether the vector steps may take a window as parts that overlap (a tap taken twice
+  /// changes nothing), the parts in window order: the first maximum (the first NaN) of
+  /// overlapping parts' is the window's. Not for guarded ops, whose sums count every tap.
+  static constexpr bool kIdempotent = kVector && !kGuarded;
   /// The type of the vector steps' lanes, and the vector of N window states.
   using Element = T;
   template <index_t N>
