@@ -397,6 +397,28 @@ def test_running_max_along_rows(dtype, window, case, rng):
     check_max(x, "NCHW", k, s, p, d, False)
 
 
+# Over channels-last sites of 64 channels or more, the separable max's row pass takes W as its
+# H axis (a site per row, its channels the lanes) where windows overlap site by site (W
+# stride = W dilation), so neighbouring sites' windows share their taps' loads. (kernel,
+# stride, padding, dilation, channels): channels a whole number of registers and not.
+SITES_AS_ROWS = [(7, 1, 3, 1, 64), (5, 1, 2, 1, 80), (5, (1, 2), (2, 4), (1, 2), 72),
+                 ((3, 6), 1, (1, 2), 1, 96)]
+
+
+@pytest.mark.parametrize("window", SITES_AS_ROWS, ids=[str(w) for w in SITES_AS_ROWS])
+@pytest.mark.parametrize("dtype, nan", [(np.float32, False), (np.float32, True),
+                                        (np.uint8, False), (np.int64, False)],
+                         ids=["float32", "float32-nan", "uint8", "int64"])
+def test_separable_max_sites_as_rows(dtype, nan, window, rng):
+    k, s, p, d, c = window
+    x = random_input((2, 13, 23, c), dtype, rng)
+    if nan:
+        x[rng.random(x.shape) < 0.002] = np.nan
+    cost = pk.pool_cost(x.shape, k, s, p, d, dtype=dtype, layout="NHWC")
+    assert cost["algorithm"] == "separable"
+    check_max(x, "NHWC", k, s, p, d, False)
+
+
 # Channels-last sites of 16 channels or more pool overlapping windows separably; the second
 # pass runs registers of lanes over several sites, divided by one divisor where every column
 # of the output shares W's divisor factor (count_include_pad or an override, and no ceil_mode

@@ -73,10 +73,13 @@ template <typename T>
 bool rows_nan_free(Simd level, const T* src, const Problem& rows) noexcept {
   const index_t sd = rows.in_strides[0], sh = rows.in_strides[1], c = rows.channels;
   if (rows.in_strides[2] != c) return false;
-  const index_t n = rows.geom.w().in * c;
-  for (index_t z = 0; z < rows.geom.d().in; ++z)
-    for (index_t y = 0; y < rows.geom.h().in; ++y)
+  const index_t n = rows.geom.w().in * c, h = rows.geom.h().in;
+  const bool merged = sh == n;  // a slice's rows one after the other: checked as one
+  for (index_t z = 0; z < rows.geom.d().in; ++z) {
+    if (merged && any_nan(level, src + z * sd, n * h)) return false;
+    for (index_t y = 0; y < h && !merged; ++y)
       if (any_nan(level, src + z * sd + y * sh, n)) return false;
+  }
   return true;
 }
 

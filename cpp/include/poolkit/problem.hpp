@@ -307,8 +307,11 @@ struct Band {
 };
 
 /// The band of output rows [row_begin, row_end) of `p` (a 1-d or 2-d pool bands over H, a
-/// 3-d one over D, each band holding whole D slices then).
-inline Band make_band(const Problem& p, index_t row_begin, index_t row_end) {
+/// 3-d one over D, each band holding whole D slices then). `sites_as_rows`: whether the row
+/// pass may take W as its H axis over sites (below), for ops that take a window's parts in
+/// any order (max: the average's row pass ran 2-3% slower so, its sums stepping every tap
+/// twice).
+inline Band make_band(const Problem& p, index_t row_begin, index_t row_end, bool sites_as_rows) {
   const Geometry& g = p.geom;
   const Axis &d = g.d(), &h = g.h(), &w = g.w();
   const bool over_h = d.in == 1 && d.out == 1 && d.kernel == 1;
@@ -365,14 +368,31 @@ inline Band make_band(const Problem& p, index_t row_begin, index_t row_end) {
   b.columns.in_strides[1] = b.mid_width;
   b.columns.in_strides[0] = (y1 - y0) * b.mid_width;
   b.columns.slack = true;
+
+  // Over sites of at least kLanes channels (whole registers of them at every level) whose
+  // row windows overlap site by site (W stride = W dilation), the row pass of a 2-d pool takes
+  // W as its H axis: each site a row of one column, its channels the lanes. Windows of
+  // neighbouring sites then share their taps' loads as vector_columns' pairs of output rows
+  // do (the NHWC 7 x 7 stride-1 max: 8 loads for two sites' windows, not 14). Positions and
+  // the row results' layout stay the same.
+  if (sites_as_rows && over_h && p.channels >= kLanes && p.in_strides[2] == p.channels &&
+      w.kernel > 1 && w.stride == w.dilation) {
+    b.rows.geom.axes[0] = trivial(y1 - y0);
+    b.rows.geom.axes[1] = w;
+    b.rows.geom.axes[2] = trivial(1);
+    b.rows.in_strides[0] = p.in_strides[1];
+    b.rows.in_strides[1] = p.channels;
+    b.rows.in_strides[2] = p.channels;
+  }
   return b;
 }
 
 /// Call f(band) over bands covering output rows [row_begin, row_end) of `p`, each small
-/// enough that its row results (of `mid_bytes` bytes per element) stay in cache.
+/// enough that its row results (of `mid_bytes` bytes per element) stay in cache (make_band
+/// takes `sites_as_rows`).
 template <typename F>
 void for_each_band(const Problem& p, index_t row_begin, index_t row_end, index_t mid_bytes,
-                   F&& f) {
+                   bool sites_as_rows, F&& f) {
   constexpr index_t kBudget = 512 * 1024;  // bytes of row results per band: within L2
   const Geometry& g = p.geom;
   const index_t row_bytes = g.w().out * p.channels * mid_bytes;
@@ -383,7 +403,8 @@ void for_each_band(const Problem& p, index_t row_begin, index_t row_end, index_t
   const index_t fit = kBudget / std::max<index_t>(per_row, 1);
   index_t n = fit > a.extent() ? (fit - a.extent()) / a.stride + 1 : 1;
   if (!over_h) n *= g.h().out;  // whole D slices
-  for (index_t r = row_begin; r < row_end; r += n) f(make_band(p, r, std::min(row_end, r + n)));
+  for (index_t r = row_begin; r < row_end; r += n)
+    f(make_band(p, r, std::min(row_end, r + n), sites_as_rows));
 }
 
 

@@ -271,7 +271,7 @@ void avg_pool_in(const Problem& p, const T* in, T* out, AvgOptions options) {
     final_op.uniform_inner = (!separable && !staged) || uniform_w;
     auto pool = [&](const T* src, const Problem& q, index_t r0, index_t r1) {
       if (!separable) return pool_plane_rows(q.simd, src, q, r0, r1, final_op);
-      for_each_band(q, r0, r1, sizeof(Acc), [&](const Band& b) {
+      for_each_band(q, r0, r1, sizeof(Acc), false, [&](const Band& b) {
         Acc* mid = workspace.get<Acc>(Workspace::kRows, b.mid_size());
         AvgOp<T, false, Acc> rows{mid};
         pool_plane_rows(q.simd, src + b.in_offset, b.rows, 0, b.rows.geom.out_rows(), rows);

@@ -200,7 +200,7 @@ void max_pool(const Problem& p, const T* in, T* out, index_t* indices) {
           });
           return;
         }
-        for_each_band(q, r0, r1, sizeof(T) + (kIndices ? sizeof(index_t) : 0),
+        for_each_band(q, r0, r1, sizeof(T) + (kIndices ? sizeof(index_t) : 0), true,
                       [&](const Band& b) {
           T* mid = workspace.get<T>(Workspace::kRows, b.mid_size());
           index_t* mid_idx =
