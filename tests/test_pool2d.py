@@ -205,6 +205,28 @@ def test_nan_propagates_first_nan_index(dtype, layout, window, rng):
     check_max(x, layout, k, s, p, d, ceil)
 
 
+# Channels-first planes whose windows are clipped pool staged copies, checked for NaN as their
+# rows are copied (rows of 16 elements or more in blocks read from the input, the last moved
+# back to end with the row); a copy without NaN is pooled without the NaN test. (kernel,
+# stride, padding, (H, W)): one NaN at a row's first column, one at its last.
+STAGED_NAN = [(3, 1, 1, (28, 28)), (3, 2, 1, (17, 40)), (5, 1, 2, (20, 33)), (7, 1, 3, (9, 56)),
+              (3, 1, 1, (6, 12))]
+
+
+@pytest.mark.parametrize("window", STAGED_NAN, ids=[str(w) for w in STAGED_NAN])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=dtype_id)
+def test_staged_copies_find_nan(dtype, window, rng):
+    k, s, p, (h, w) = window
+    x = rng.standard_normal((2, 3, h, w)).astype(dtype)
+    x[0, 1, rng.integers(h), 0] = np.nan
+    x[1, 2, rng.integers(h), w - 1] = np.nan
+    got = pk.max_pool2d(x, k, s, p)
+    want, _ = oracle_max(x, k, s, p, 1, False, "NCHW")
+    np.testing.assert_array_equal(got, want)
+    assert np.isnan(got[0, 1]).any() and np.isnan(got[1, 2]).any()
+    assert not np.isnan(got[0, 0]).any()
+
+
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=dtype_id)
 def test_nan_after_the_maximum_still_wins(dtype):
     """A NaN behind a larger value and a NaN in front of one both give NaN, at the NaN."""

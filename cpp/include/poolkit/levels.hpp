@@ -85,13 +85,14 @@ bool rows_nan_free(Simd level, const T* src, const Problem& rows) noexcept {
 
 /// stage_rows compiled for `p.simd`.
 template <typename T>
-T* stage_rows(T* dst, const T* plane, const Problem& p, Reach rz, Reach ry, Reach rw,
-              T fill) noexcept {
+T* stage_rows(T* dst, const T* plane, const Problem& p, Reach rz, Reach ry, Reach rw, T fill,
+              bool* nan) noexcept {
 #ifdef POOLKIT_X86_DISPATCH
-  if (p.simd == Simd::avx512) return level_avx512::stage_rows(dst, plane, p, rz, ry, rw, fill);
-  if (p.simd == Simd::avx2) return level_avx2::stage_rows(dst, plane, p, rz, ry, rw, fill);
+  if (p.simd == Simd::avx512)
+    return level_avx512::stage_rows(dst, plane, p, rz, ry, rw, fill, nan);
+  if (p.simd == Simd::avx2) return level_avx2::stage_rows(dst, plane, p, rz, ry, rw, fill, nan);
 #endif
-  return level_base::stage_rows(dst, plane, p, rz, ry, rw, fill);
+  return level_base::stage_rows(dst, plane, p, rz, ry, rw, fill, nan);
 }
 
 /// Call f(src, q, row_begin, row_end) over output rows [row_begin, row_end) of one
@@ -139,7 +140,9 @@ void for_each_stage(const Problem& p, const T* plane, index_t row_begin, index_t
     const index_t rows = ry.end - ry.first;
     T* const buffer = workspace.get<T>(Workspace::kStage, (rz.end - rz.first) * rows * width +
                                                            kSlack);
-    T* dst = stage_rows(buffer, plane, p, rz, ry, rw, fill);
+    const bool check = find_nan && std::is_floating_point_v<T>;
+    bool nan = false;
+    T* dst = stage_rows(buffer, plane, p, rz, ry, rw, fill, check ? &nan : nullptr);
     q.geom.axes[0] = over_h ? d : shifted(d, rz);
     q.geom.axes[1] = shifted(h, ry);
     q.geom.axes[2] = shifted(w, rw);
@@ -147,11 +150,8 @@ void for_each_stage(const Problem& p, const T* plane, index_t row_begin, index_t
     q.in_strides[1] = width;
     q.in_strides[0] = rows * width;
     q.slack = true;
-    // Checked over the whole copy at once (the fill is no NaN): per row, the loop's remainder
-    // cost more than its vectors.
     std::fill(dst, dst + kSlack, fill);
-    const index_t copied = dst - buffer;
-    q.nan_free = find_nan && std::is_floating_point_v<T> && !any_nan(p.simd, buffer, copied);
+    q.nan_free = check && !nan;
     f(static_cast<const T*>(buffer), static_cast<const Problem&>(q), r0, r1);
   }
 }
