@@ -236,19 +236,29 @@ inline constexpr index_t kSlack = 2 * kLanes;
 template <index_t N>
 using Lanes = std::integral_constant<index_t, N>;
 
+/// Elements of a block of each_block.
+inline constexpr index_t kRunBlock = 16;
+
+/// f(c) for blocks [c, c + kRunBlock) covering [0, n), n >= kRunBlock: kRunBlock apart, the
+/// last moved back to end at n (overlapping the one before).
+template <typename F>
+inline void each_block(index_t n, F&& f) {
+  for (index_t c = 0; c + kRunBlock < n; c += kRunBlock) f(c);
+  f(n - kRunBlock);
+}
+
 /// dst[c] = src[c] for c < n (a block's lanes, or a staged row; the two do not overlap). A
-/// run-time n of at least 16 goes in blocks of 16, each a copy of known size (vector moves),
-/// the last moved back to end at n: a plain copy loop of unknown length becomes a call to
-/// memcpy (or `rep movs`), which costs more than these short runs, and a remainder copied
-/// element by element cost a staged row of 28 floats 12 stores more.
+/// run-time n of at least 16 goes in blocks of 16 (each_block), each a copy of known size
+/// (vector moves): a plain copy loop of unknown length becomes a call to memcpy (or
+/// `rep movs`), which costs more than these short runs, and a remainder copied element by
+/// element cost a staged row of 28 floats 12 stores more.
 template <typename T, typename N>
 inline void copy_lanes(T* dst, const T* src, N n) noexcept {
-  constexpr index_t kBlock = 16;
-  auto block = [&](index_t c) { __builtin_memcpy(dst + c, src + c, kBlock * sizeof(T)); };
   if constexpr (std::is_same_v<N, index_t>) {
-    if (n >= kBlock) {
-      for (index_t c = 0; c + kBlock < n; c += kBlock) block(c);
-      block(n - kBlock);
+    if (n >= kRunBlock) {
+      each_block(n, [&](index_t c) {
+        __builtin_memcpy(dst + c, src + c, kRunBlock * sizeof(T));
+      });
       return;
     }
   }
