@@ -240,9 +240,11 @@ using Lanes = std::integral_constant<index_t, N>;
 inline constexpr index_t kRunBlock = 16;
 
 /// f(c) for blocks [c, c + kRunBlock) covering [0, n), n >= kRunBlock: kRunBlock apart, the
-/// last moved back to end at n (overlapping the one before).
+/// last moved back to end at n (overlapping the one before). Always inlined: compiled here, at
+/// the baseline, it could not inline an f compiled for a higher level (rows.inc), and calling
+/// the staged copy's NaN check per block cost the Inception 3 x 3 max 13% (0.59 -> 0.67 ms).
 template <typename F>
-inline void each_block(index_t n, F&& f) {
+__attribute__((always_inline)) inline void each_block(index_t n, F&& f) {
   for (index_t c = 0; c + kRunBlock < n; c += kRunBlock) f(c);
   f(n - kRunBlock);
 }
