@@ -227,6 +227,28 @@ def test_staged_copies_find_nan(dtype, window, rng):
     assert not np.isnan(got[0, 0]).any()
 
 
+# A thread's staged copy keeps its padding columns from one copy to the next where their
+# layout is the same (same width and padding, same fill, no more rows): calls in turn that
+# change the fill (max then average), the element size, the padding or the rows, each checked.
+STAGED_SEQUENCE = [("max", np.float32, 3, 1, (28, 28)), ("avg", np.float32, 3, 1, (28, 28)),
+                   ("max", np.float32, 3, 1, (28, 28)), ("max", np.float64, 3, 1, (28, 28)),
+                   ("avg", np.int32, 3, 1, (28, 28)), ("max", np.int32, 3, 1, (28, 28)),
+                   ("max", np.float32, 5, 2, (28, 28)), ("max", np.float32, 3, 1, (28, 28)),
+                   ("avg", np.float32, 3, 1, (60, 28)), ("avg", np.float32, 3, 1, (4, 28)),
+                   ("avg", np.float32, 3, 1, (90, 28)), ("max", np.uint8, 3, 1, (28, 40))]
+
+
+def test_staged_copies_from_call_to_call(rng):
+    with pk.threads(1):
+        for op, dtype, k, p, (h, w) in STAGED_SEQUENCE:
+            x = random_input((2, 3, h, w), dtype, rng)
+            if op == "max":
+                want, _ = oracle_max(x, k, 1, p)
+                np.testing.assert_array_equal(pk.max_pool2d(x, k, 1, p), want)
+            else:
+                assert_avg_close(pk.avg_pool2d(x, k, 1, p), oracle_avg(x, k, 1, p), x, k, 1, p)
+
+
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=dtype_id)
 def test_nan_after_the_maximum_still_wins(dtype):
     """A NaN behind a larger value and a NaN in front of one both give NaN, at the NaN."""

@@ -86,13 +86,14 @@ bool rows_nan_free(Simd level, const T* src, const Problem& rows) noexcept {
 /// stage_rows compiled for `p.simd`.
 template <typename T>
 T* stage_rows(T* dst, const T* plane, const Problem& p, Reach rz, Reach ry, Reach rw, T fill,
-              bool* nan) noexcept {
+              bool* nan, Workspace::StageLayout& known) noexcept {
 #ifdef POOLKIT_X86_DISPATCH
   if (p.simd == Simd::avx512)
-    return level_avx512::stage_rows(dst, plane, p, rz, ry, rw, fill, nan);
-  if (p.simd == Simd::avx2) return level_avx2::stage_rows(dst, plane, p, rz, ry, rw, fill, nan);
+    return level_avx512::stage_rows(dst, plane, p, rz, ry, rw, fill, nan, known);
+  if (p.simd == Simd::avx2)
+    return level_avx2::stage_rows(dst, plane, p, rz, ry, rw, fill, nan, known);
 #endif
-  return level_base::stage_rows(dst, plane, p, rz, ry, rw, fill, nan);
+  return level_base::stage_rows(dst, plane, p, rz, ry, rw, fill, nan, known);
 }
 
 /// Call f(src, q, row_begin, row_end) over output rows [row_begin, row_end) of one
@@ -142,7 +143,8 @@ void for_each_stage(const Problem& p, const T* plane, index_t row_begin, index_t
                                                            kSlack);
     const bool check = find_nan && std::is_floating_point_v<T>;
     bool nan = false;
-    T* dst = stage_rows(buffer, plane, p, rz, ry, rw, fill, check ? &nan : nullptr);
+    T* dst = stage_rows(buffer, plane, p, rz, ry, rw, fill, check ? &nan : nullptr,
+                        workspace.stage);
     q.geom.axes[0] = over_h ? d : shifted(d, rz);
     q.geom.axes[1] = shifted(h, ry);
     q.geom.axes[2] = shifted(w, rw);

@@ -105,11 +105,21 @@ namespace detail {
 
 /// Scratch memory of one worker (the jobs one thread runs in a call): buffers kept from job to
 /// job, so that a plane costs no allocation (a fresh, zeroed vector per plane had cost a tenth
-/// of a call over 28 x 28 planes). Their contents are unspecified.
+/// of a call over 28 x 28 planes). Their contents are unspecified, except what `stage` says.
 class Workspace {
  public:
   /// The buffers in use at once.
   enum Slot : int { kStage = 0, kRows = 1, kRowIndices = 2, kDivisors = 3, kSlots = 4 };
+  /// Rows of a staged copy (see for_each_stage): `rows` rows of `width` elements of `bytes`
+  /// bytes each, of which the first `before` and the last `after` of every row hold `fill`'s
+  /// bytes. All zero: nothing known.
+  struct StageLayout {
+    index_t rows = 0, width = 0, before = 0, after = 0, bytes = 0;
+    std::uint64_t fill = 0;
+  };
+  /// What the kStage buffer holds (kept by for_each_stage), reset when the buffer is replaced
+  /// or freed.
+  StageLayout stage;
   /// At least n elements of T in `slot`, aligned to a cache line: where a buffer starts
   /// decides which of a staged copy's vector loads split lines, and one kept from call to call
   /// at new[]'s alignment (16 bytes) had cost the Inception 3 x 3 max 13% (0.75 -> 0.85 ms).
@@ -121,6 +131,7 @@ class Workspace {
     if (b.size < bytes) {
       b.data.reset(new unsigned char[bytes + kAlign - 1]);
       b.size = bytes;
+      if (slot == kStage) stage = StageLayout{};
     }
     const std::uintptr_t at = reinterpret_cast<std::uintptr_t>(b.data.get());
     return reinterpret_cast<T*>(b.data.get() + (kAlign - at % kAlign) % kAlign);
@@ -131,6 +142,7 @@ class Workspace {
       if (b.size > keep) {
         b.data.reset();
         b.size = 0;
+        if (&b == &buffers_[kStage]) stage = StageLayout{};
       }
   }
 
