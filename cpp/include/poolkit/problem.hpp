@@ -7,9 +7,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <new>
 #include <optional>
 #include <type_traits>
 #include <vector>
+
+#include <pthread.h>
 
 #include "poolkit/dispatch.hpp"
 #include "poolkit/geometry.hpp"
@@ -160,9 +164,42 @@ class Workspace {
 /// worker per call (the NHWC YOLO 5 x 5 max at 2 threads: 2.40 -> 1.80 ms; on 16 cores it had
 /// stalled at 1.95 ms from 4 threads on). Buffers above kKeepBytes are freed when a call's
 /// jobs end, so one huge call does not hold its memory.
-inline Workspace& thread_workspace() noexcept {
-  static thread_local Workspace workspace;
-  return workspace;
+///
+/// Each workspace lives on the heap, listed in a registry that is never destroyed, and is
+/// found through a pthread key whose destructor frees it when its thread ends. Not a
+/// thread_local object: under LeakSanitizer (CI's sanitizer stage) buffers reached only
+/// through thread-local storage of OpenMP's worker threads, and glibc's records of their
+/// thread_local destructors, were reported as leaks (that storage is not always scanned).
+inline Workspace& thread_workspace() {
+  struct Registry {
+    std::mutex mutex;
+    std::vector<Workspace*> workspaces;
+    pthread_key_t key{};
+  };
+  static Registry* const registry = [] {  // (never destroyed: threads may outlive it)
+    auto* r = new Registry;
+    if (pthread_key_create(&r->key, [](void* w) {
+          auto* workspace = static_cast<Workspace*>(w);
+          {
+            const std::lock_guard<std::mutex> lock(registry->mutex);
+            auto& all = registry->workspaces;
+            all.erase(std::find(all.begin(), all.end(), workspace));
+          }
+          delete workspace;
+        }) != 0)
+      throw std::bad_alloc();
+    return r;
+  }();
+  auto* workspace = static_cast<Workspace*>(pthread_getspecific(registry->key));
+  if (workspace == nullptr) {
+    workspace = new Workspace;
+    {
+      const std::lock_guard<std::mutex> lock(registry->mutex);
+      registry->workspaces.push_back(workspace);
+    }
+    if (pthread_setspecific(registry->key, workspace) != 0) throw std::bad_alloc();
+  }
+  return *workspace;
 }
 inline constexpr std::size_t kKeepBytes = std::size_t{4} << 20;
 
