@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
+#include <cstdlib>
 #include <type_traits>
 #include <utility>
 
@@ -152,6 +154,7 @@ void for_each_stage(const Problem& p, const T* plane, index_t row_begin, index_t
     q.in_strides[1] = width;
     q.in_strides[0] = rows * width;
     q.slack = true;
+    q.cached = true;
     std::fill(dst, dst + kSlack, fill);
     q.nan_free = check && !nan;
     f(static_cast<const T*>(buffer), static_cast<const Problem&>(q), r0, r1);

@@ -67,6 +67,9 @@ struct PlaneLayout {
   /// Whether the input holds no NaN (staged copies of float and double check): max then
   /// takes the larger tap without testing for NaN.
   bool nan_free = false;
+  /// Whether the input is a buffer this thread has just written (a staged copy, the row
+  /// pass's results), in cache: its rows are not fetched ahead (see VectorRun::prefetch).
+  bool cached = false;
   /// automatic: choose_algorithm(geom, channels); tests force each one.
   Algorithm algorithm = Algorithm::automatic;
 
@@ -429,6 +432,7 @@ inline Band make_band(const Problem& p, index_t row_begin, index_t row_end, bool
   b.columns.in_strides[1] = b.mid_width;
   b.columns.in_strides[0] = (y1 - y0) * b.mid_width;
   b.columns.slack = true;
+  b.columns.cached = true;
 
   // Over sites of at least kLanes channels (whole registers of them at every level) whose
   // row windows overlap site by site (W stride = W dilation), the row pass of a 2-d pool takes
