@@ -441,6 +441,26 @@ def test_running_max_along_rows(dtype, window, case, rng):
     check_max(x, "NCHW", k, s, p, d, False)
 
 
+# The same rows averaged: each register's taps shuffled from two loaded registers (AVX-512)
+# where they span at most a register (16 floats, 8 doubles or int64), loaded tap by tap
+# otherwise; summed in window order either way. Over channels-first rows and channels-last
+# sites of 2 channels (lanes 2 elements a site), rows long enough for an even and an odd
+# count of shuffled registers, and one too short for any.
+@pytest.mark.parametrize("width", [150, 40, 23])
+@pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
+@pytest.mark.parametrize("window", RUNNING, ids=[str(w) for w in RUNNING])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64], ids=dtype_id)
+def test_shifted_sums_along_rows(dtype, window, layout, width, rng):
+    k, s, p, d, algorithm = window
+    shape = (2, 3, 11, width) if layout == "NCHW" else (2, 11, width, 2)
+    x = random_input(shape, dtype, rng)
+    if layout == "NCHW":
+        cost = pk.pool_cost(x.shape, k, s, p, d, mode="avg", dtype=dtype)
+        assert cost["algorithm"] == algorithm
+    for count_include_pad, divisor_override in ((True, None), (False, None), (True, 3)):
+        check_avg(x, layout, k, s, p, d, False, count_include_pad, divisor_override)
+
+
 # Over channels-last sites of 64 channels or more, the separable max's row pass takes W as its
 # H axis (a site per row, its channels the lanes) where windows overlap site by site (W
 # stride = W dilation), so neighbouring sites' windows share their taps' loads. (kernel,
