@@ -207,8 +207,9 @@ def test_nan_propagates_first_nan_index(dtype, layout, window, rng):
 
 # Channels-first planes whose windows are clipped pool staged copies, checked for NaN as their
 # rows are copied (rows of 16 elements or more in blocks read from the input, the last moved
-# back to end with the row); a copy without NaN is pooled without the NaN test. (kernel,
-# stride, padding, (H, W)): one NaN at a row's first column, one at its last.
+# back to end with the row, each block as registers of the level's width); a copy without NaN
+# is pooled without the NaN test. (kernel, stride, padding, (H, W)): one NaN at a row's first
+# column, one at its last, one at each column of a third plane in turn.
 STAGED_NAN = [(3, 1, 1, (28, 28)), (3, 2, 1, (17, 40)), (5, 1, 2, (20, 33)), (7, 1, 3, (9, 56)),
               (3, 1, 1, (6, 12))]
 
@@ -225,6 +226,12 @@ def test_staged_copies_find_nan(dtype, window, rng):
     np.testing.assert_array_equal(got, want)
     assert np.isnan(got[0, 1]).any() and np.isnan(got[1, 2]).any()
     assert not np.isnan(got[0, 0]).any()
+    for col in range(w):
+        y = x[:1, :1].copy()
+        y[0, 0, h // 2, col] = np.nan
+        got = pk.max_pool2d(y, k, s, p)
+        np.testing.assert_array_equal(got, oracle_max(y, k, s, p, 1, False, "NCHW")[0])
+        assert np.isnan(got).any(), col
 
 
 # A thread's staged copy keeps its padding columns from one copy to the next where their

@@ -15,7 +15,8 @@ import poolkit as pk
 # Pools over fixed data that reach every kernel path: both layouts (channels-last also over
 # sites of 3 channels, picked into registers), inner columns at strides 1, 2 and 3, clipped
 # edge windows, dilation, indices, integer and float averages, the separable algorithm (7x7
-# stride 1: running maxima and shuffled taps along rows).
+# stride 1: running maxima and shuffled taps along rows), float NaN inside rows and at a plane's
+# last element.
 _SCRIPT = textwrap.dedent("""
     import sys
     import numpy as np
@@ -24,6 +25,8 @@ _SCRIPT = textwrap.dedent("""
     results = {"active": np.array(pk.build_info()["simd_active"])}
     for dtype in ("float32", "float64", "float16", "int8", "uint8", "int16", "uint16", "int64"):
         x = (rng.standard_normal((2, 67, 29, 31)) * 50).astype(dtype)
+        if np.issubdtype(x.dtype, np.floating):  # NaN found at every level (staged or not)
+            x[0, 5, 3, 9] = x[1, 60, 20, 17] = x[1, 2, 28, 30] = np.nan
         for k, s, p, d in ((2, 2, 0, 1), (3, 1, 1, 1), (3, 2, 1, 1), (5, 3, 2, 2), (7, 1, 3, 1)):
             nhwc = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
             sites = np.ascontiguousarray(nhwc[..., :3])  # sites of 3 channels, picked
