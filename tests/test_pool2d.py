@@ -271,6 +271,27 @@ def test_nan_after_the_maximum_still_wins(dtype):
         assert i[0, 0] == np.flatnonzero(np.isnan(x))[0]
 
 
+# The stride-2 max over rows of 2 or 3 taps takes each register's loads down the window's rows
+# before splitting them into taps, the loads summed to find NaN: a NaN at every position of a
+# plane in turn (rows of several registers, the last moved back), each found where it lies.
+STRIDE2_NAN = [(3, 2, 1), (2, 2, 0), (3, 2, 0), ((3, 2), 2, (1, 0))]
+
+
+@pytest.mark.parametrize("window", STRIDE2_NAN, ids=[str(w) for w in STRIDE2_NAN])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=dtype_id)
+def test_stride2_rows_find_nan_everywhere(dtype, window, rng):
+    k, s, p = window
+    x = rng.standard_normal((1, 1, 5, 71)).astype(dtype)
+    clean = pk.max_pool2d(x, k, s, p)
+    np.testing.assert_array_equal(clean, oracle_max(x, k, s, p, 1, False, "NCHW")[0])
+    for y in range(x.shape[2]):
+        for col in range(x.shape[3]):
+            z = x.copy()
+            z[0, 0, y, col] = np.nan
+            want = oracle_max(z, k, s, p, 1, False, "NCHW")[0]
+            np.testing.assert_array_equal(pk.max_pool2d(z, k, s, p), want, err_msg=f"{y}, {col}")
+
+
 # Max without indices over float input read in place (not staged) takes the larger tap
 # untested in its vector steps and held windows, sums those taps, and pools a job again
 # testing every tap where the sums hold a NaN. (kernel, stride, padding, N, C, H, W): sizes
