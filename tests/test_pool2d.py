@@ -271,9 +271,10 @@ def test_nan_after_the_maximum_still_wins(dtype):
         assert i[0, 0] == np.flatnonzero(np.isnan(x))[0]
 
 
-# The stride-2 max over rows of 2 or 3 taps takes each register's loads down the window's rows
-# before splitting them into taps, the loads summed to find NaN: a NaN at every position of a
-# plane in turn (rows of several registers, the last moved back), each found where it lies.
+# The stride-2 max over rows of 2 or 3 taps (split from 2 or 3 loads per row; over integers
+# taken down the window's rows first): a NaN at every position of a plane in turn (rows of
+# several registers, the last moved back), each found where it lies; and +0 / -0 ties, where
+# the first in window order wins (the window's columns first would pick the other).
 STRIDE2_NAN = [(3, 2, 1), (2, 2, 0), (3, 2, 0), ((3, 2), 2, (1, 0))]
 
 
@@ -290,6 +291,13 @@ def test_stride2_rows_find_nan_everywhere(dtype, window, rng):
             z[0, 0, y, col] = np.nan
             want = oracle_max(z, k, s, p, 1, False, "NCHW")[0]
             np.testing.assert_array_equal(pk.max_pool2d(z, k, s, p), want, err_msg=f"{y}, {col}")
+    ties = -np.ones((1, 1, 5, 71), dtype)
+    ties[0, 0, 1, 3::2] = -0.0  # the first row of the windows at (1, ox), their last column
+    ties[0, 0, 2, 2::2] = 0.0   # their second row, middle column
+    want = oracle_max(ties, k, s, p, 1, False, "NCHW")[0]
+    got = pk.max_pool2d(ties, k, s, p)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+    np.testing.assert_array_equal(got, want)
 
 
 # Max without indices over float input read in place (not staged) takes the larger tap
