@@ -302,6 +302,41 @@ def test_stride2_rows_find_nan_everywhere(dtype, window, rng):
     np.testing.assert_array_equal(got, want)
 
 
+# Stride-2 rows of 2 or 3 taps whose first windows start in the padding: the vector steps
+# take those columns with the rest of the row, the row's first element standing in for the
+# padding. (kernel, padding), padding 2 beyond PyTorch's limit; widths around registers of 4
+# to 64 lanes; ceil_mode adds clipped windows at the right edge.
+LEFT_EDGE = [(2, 1), (3, 1), (3, 2)]
+
+
+@pytest.mark.parametrize("width", [5, 9, 15, 16, 17, 31, 33, 34, 63, 66, 130, 131])
+@pytest.mark.parametrize("window", LEFT_EDGE, ids=[str(w) for w in LEFT_EDGE])
+@pytest.mark.parametrize(
+    "dtype", [np.float32, np.float64, np.uint8, np.int16, np.int32], ids=dtype_id
+)
+def test_stride2_rows_take_their_left_edge(dtype, window, width, rng):
+    k, p = window
+    x = random_input((2, 3, 7, width), dtype, rng, ties=width % 2 == 1)
+    for ceil_mode in (False, True):
+        want = oracle_max(x, k, 2, p, 1, ceil_mode, "NCHW")[0]
+        got = pk.max_pool2d(x, k, 2, p, ceil_mode=ceil_mode)
+        np.testing.assert_array_equal(got, want, err_msg=f"ceil_mode={ceil_mode}")
+    if np.dtype(dtype).kind != "f":
+        return
+    # The first columns' windows: -0 before +0 in the row (the first maximum is -0), and a NaN
+    # in the first or second element of a row (the first NaN in window order wins).
+    z = -np.ones((1, 2, 5, width), dtype)
+    z[0, :, :, 0] = -0.0
+    z[0, :, :, 1] = 0.0
+    z[0, 1, 2, 0] = np.nan
+    z[0, 1, 3, 1] = -np.nan
+    values, index = oracle_max(z, k, 2, p, 1, False, "NCHW")
+    want = np.take_along_axis(z.reshape(1, 2, -1), index.reshape(1, 2, -1), 2)
+    got = pk.max_pool2d(z, k, 2, p)
+    np.testing.assert_array_equal(got, values)
+    np.testing.assert_array_equal(np.signbit(got).ravel(), np.signbit(want).ravel())
+
+
 # Max without indices over float input read in place (not staged) takes the larger tap
 # untested in its vector steps and held windows, sums those taps, and pools a job again
 # testing every tap where the sums hold a NaN. (kernel, stride, padding, N, C, H, W): sizes

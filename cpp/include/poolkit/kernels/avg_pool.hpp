@@ -89,6 +89,8 @@ struct AvgOp {
   static constexpr bool kAnyOrder = false;
   /// A tap taken twice counts twice (see MaxOp::kIdempotent).
   static constexpr bool kIdempotent = false;
+  /// Nor a tap in place of the padding (see MaxOp::kRepeatable): a sum counts it.
+  static constexpr bool kRepeatable = false;
   /// Every step exact (see MaxOp::kGuarded).
   static constexpr bool kGuarded = false;
   using Element = Acc;

@@ -77,6 +77,10 @@ struct MaxOp {
   /// changes nothing), the parts in window order: the first maximum (the first NaN) of
   /// overlapping parts' is the window's. Not for guarded ops, whose sums count every tap.
   static constexpr bool kIdempotent = kVector && !kGuarded;
+  /// Whether the vector steps may take a window's first in-bounds tap again in place of each
+  /// tap in the padding before it (see VectorRun::lead): the first maximum (the first NaN)
+  /// stays the window's, and a guarded op's sums still hold a NaN where a tap was one.
+  static constexpr bool kRepeatable = kVector;
   /// The type of the vector steps' lanes, and the vector of N window states.
   using Element = T;
   template <index_t N>
