@@ -723,6 +723,47 @@ def test_16bit_max_over_small_sites(dtype, channels, window, rng):
     check_max(x, "NHWC", k, s, p, d, ceil)
 
 
+# Channels-last sites of a few channels at W stride 2 or 3: a window row's taps (up to 3,
+# spanning less than two registers) picked from one pair of loads, and for max and integer
+# sums the rows' loads taken down the window first, then picked once. (kernel, stride,
+# padding, dilation): H stride 1 pairs output rows; 4 taps a row load per tap. Widths around
+# registers of 1 to 16 sites; for floats, -0 / +0 ties and NaNs of both signs, where the
+# first in window order must win (the taps' columns first would pick another).
+SHARED_PICKS = [
+    ((2, 2), 2, 0, 1),
+    ((3, 3), 2, 1, 1),
+    ((1, 3), 2, 0, 1),
+    ((3, 2), (1, 2), 0, 1),
+    ((2, 2), 3, 0, 1),
+    ((2, 2), 2, 0, (1, 2)),
+    ((2, 4), 2, 0, 1),
+]
+
+
+@pytest.mark.parametrize("channels", [2, 3, 4, 5])
+@pytest.mark.parametrize("window", SHARED_PICKS, ids=[str(w) for w in SHARED_PICKS])
+@pytest.mark.parametrize(
+    "dtype", [np.uint8, np.int8, np.int16, np.float32, np.float64], ids=dtype_id
+)
+def test_sites_pick_a_rows_taps_from_shared_loads(dtype, window, channels, rng):
+    k, s, p, d = window
+    for width in (9, 23, 70):
+        x = random_input((2, 5, width, channels), dtype, rng, ties=width == 23)
+        check_max(x, "NHWC", k, s, p, d, False)
+        for cip in (True, False):
+            check_avg(x, "NHWC", k, s, p, d, False, cip, None)
+        if np.dtype(dtype).kind != "f":
+            continue
+        z = rng.choice(np.array([-1.0, -0.0, 0.0, np.nan, -np.nan], dtype), size=x.shape,
+                       p=[0.5, 0.2, 0.2, 0.05, 0.05])
+        values, index = oracle_max(z, k, s, p, d, False, "NHWC")
+        n, oh, ow, c = values.shape
+        want = np.take_along_axis(z.reshape(n, -1, c), index.reshape(n, -1, c), 1)
+        got = pk.max_pool2d(z, k, s, p, d, layout="NHWC")
+        np.testing.assert_array_equal(got, values)
+        np.testing.assert_array_equal(np.signbit(got).ravel(), np.signbit(want).ravel())
+
+
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=dtype_id)
 def test_float_avg_with_nan_and_inf(dtype, rng):
     x = rng.standard_normal((2, 7, 8)).astype(dtype)

@@ -85,8 +85,11 @@ struct AvgOp {
   /// match bit for bit.
   static constexpr bool kVector = std::is_same_v<Acc, T> || std::is_same_v<Acc, std::int32_t> ||
                                   std::is_same_v<Acc, std::int16_t>;
-  /// Rounding makes a sum depend on the order of its terms.
-  static constexpr bool kAnyOrder = false;
+  /// Whether a window's sum is the same whatever the order its taps are taken in (see
+  /// MaxOp::kAnyOrder): integer sums, exact (those of 8- and 16-bit taps fit a whole window
+  /// of the largest magnitude, see avg_pool; wider ones wrap alike in any order), not
+  /// floating ones, whose rounding depends on the order of their terms.
+  static constexpr bool kAnyOrder = std::is_integral_v<Acc>;
   /// A tap taken twice counts twice (see MaxOp::kIdempotent).
   static constexpr bool kIdempotent = false;
   /// Nor a tap in place of the padding (see MaxOp::kRepeatable): a sum counts it.
@@ -98,6 +101,9 @@ struct AvgOp {
   using Vector = vec_t<Acc, N>;
   template <typename Steps, typename V>
   static void vbegin(V& sum) noexcept { Steps::fill(sum, Acc(0)); }
+  /// The state of the one tap v.
+  template <typename Steps, typename V>
+  static void vfrom(V& sum, const V& v) noexcept { sum = v; }
   template <typename Steps, typename V>
   static void vtake(V& sum, const V& v) noexcept { Steps::add(sum, v); }
   /// What vstore needs of output row (od, oh), worked out by vrow once per row the vector
